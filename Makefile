@@ -1,0 +1,42 @@
+# Kuager: `make run` to use it, `make test` to check it. `make help` lists the rest.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DATA   ?= instance
+
+.PHONY: help run test lint translations check-strings bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create the virtualenv and install Kuager with its test tools
+	$(BIN)/pybabel compile --use-fuzzy -f -d translations -D messages >/dev/null 2>&1 || $(BIN)/pybabel compile -f -d translations -D messages
+
+run: setup  ## serve the store in ./instance on http://127.0.0.1:8470/
+	$(BIN)/kuager --data $(DATA) serve
+
+test: setup  ## the whole test suite
+	$(BIN)/python -m pytest
+
+lint:  setup ## ruff and mypy
+	$(BIN)/ruff check app crypto tests bench
+	$(BIN)/mypy crypto
+
+translations: setup  ## extract strings, update the catalogs, compile them
+	$(BIN)/pybabel extract -F babel.cfg --no-location --omit-header --sort-output \
+		--add-comments=Translators: -k _l -k lazy_gettext -k ngettext:1,2 -o translations/messages.pot app
+	$(BIN)/pybabel update -i translations/messages.pot -d translations -D messages --no-fuzzy-matching --omit-header
+	$(BIN)/pybabel compile -f -d translations -D messages
+
+bench: setup  ## benchmarks against the reference age tool (prints a table)
+	$(BIN)/python -m bench
+
+clean:  ## remove the virtualenv and caches (never ./instance)
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache
