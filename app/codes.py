@@ -1,0 +1,159 @@
+"""Code lists: stored as stable codes, shown in the reader's language.
+
+A report keeps ``"detention_administrative"``, never the label, so a Russian-speaking
+monitor and a Kazakh-speaking coordinator read the same fact in their own language
+and the statistics count one thing under one name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from flask_babel import lazy_gettext as _l
+
+CodeList = tuple[tuple[str, object], ...]
+
+REGIONS: CodeList = (
+    ("astana", _l("Astana (city)")),
+    ("almaty_city", _l("Almaty (city)")),
+    ("shymkent", _l("Shymkent (city)")),
+    ("abai", _l("Abai Region")),
+    ("akmola", _l("Akmola Region")),
+    ("aktobe", _l("Aktobe Region")),
+    ("almaty_region", _l("Almaty Region")),
+    ("atyrau", _l("Atyrau Region")),
+    ("east_kazakhstan", _l("East Kazakhstan Region")),
+    ("jambyl", _l("Jambyl Region")),
+    ("jetisu", _l("Jetisu Region")),
+    ("karaganda", _l("Karaganda Region")),
+    ("kostanay", _l("Kostanay Region")),
+    ("kyzylorda", _l("Kyzylorda Region")),
+    ("mangystau", _l("Mangystau Region")),
+    ("north_kazakhstan", _l("North Kazakhstan Region")),
+    ("pavlodar", _l("Pavlodar Region")),
+    ("turkistan", _l("Turkistan Region")),
+    ("ulytau", _l("Ulytau Region")),
+    ("west_kazakhstan", _l("West Kazakhstan Region")),
+    ("abroad", _l("Abroad")),
+    ("unknown", _l("Unknown")),
+)
+
+RIGHTS: CodeList = (
+    ("expression", _l("Freedom of expression")),
+    ("assembly", _l("Freedom of peaceful assembly")),
+    ("association", _l("Freedom of association")),
+    ("liberty", _l("Liberty and security of person")),
+    ("fair_trial", _l("Right to a fair trial")),
+    ("torture", _l("Freedom from torture and ill-treatment")),
+    ("privacy", _l("Right to privacy")),
+    ("non_discrimination", _l("Non-discrimination")),
+    ("movement", _l("Freedom of movement")),
+    ("life", _l("Right to life")),
+)
+
+ACTS: CodeList = (
+    ("detention_preventive", _l("Preventive detention")),
+    ("detention_administrative", _l("Administrative detention")),
+    ("detention_delayed", _l("Delayed detention (after the event)")),
+    ("arrest", _l("Arrest")),
+    ("house_arrest", _l("House arrest")),
+    ("fine", _l("Fine")),
+    ("criminal_charge", _l("Criminal charge")),
+    ("conviction", _l("Conviction")),
+    ("search_raid", _l("Search or raid")),
+    ("summons", _l("Summons or questioning")),
+    ("surveillance", _l("Surveillance")),
+    ("threat", _l("Threat or intimidation")),
+    ("physical_attack", _l("Physical attack")),
+    ("torture", _l("Torture or ill-treatment")),
+    ("death_in_custody", _l("Death in custody")),
+    ("blocking", _l("Blocking of a website or account")),
+    ("accreditation_denied", _l("Denial of accreditation")),
+    ("registration_denied", _l("Denial of registration")),
+    ("assembly_refused", _l("Refusal of an assembly notification")),
+    ("assembly_dispersed", _l("Dispersal of an assembly")),
+    ("confiscation", _l("Confiscation or deletion of material")),
+    ("inspection", _l("Tax or other inspection")),
+    ("lawyer_licence_lost", _l("Loss of a lawyer's licence")),
+    ("travel_ban", _l("Travel ban")),
+    ("extradition", _l("Extradition or deportation")),
+    ("family_reprisal", _l("Reprisal against family")),
+)
+
+VICTIM_ROLES: CodeList = (
+    ("journalist", _l("Journalist")),
+    ("blogger", _l("Blogger")),
+    ("activist", _l("Activist")),
+    ("lawyer", _l("Lawyer")),
+    ("hrd", _l("Human rights defender")),
+    ("relative", _l("Relative")),
+    ("other", _l("Other")),
+)
+
+PERPETRATORS: CodeList = (
+    ("police", _l("Police")),
+    ("knb", _l("National Security Committee")),
+    ("prosecutor", _l("Prosecutor's office")),
+    ("court", _l("Court")),
+    ("akimat", _l("Local administration (akimat)")),
+    ("ministry", _l("Ministry")),
+    ("tax", _l("Tax authority")),
+    ("non_state", _l("Non-state actor")),
+    ("unknown", _l("Unknown")),
+)
+
+LEGAL_CODES: CodeList = (
+    ("criminal", _l("Criminal Code")),
+    ("administrative", _l("Code of Administrative Offences")),
+    ("other", _l("Other law")),
+)
+
+SOURCES: CodeList = (
+    ("witness", _l("I witnessed it")),
+    ("victim", _l("I am the victim")),
+    ("victim_account", _l("The victim told me")),
+    ("documents", _l("Documents")),
+    ("media", _l("Media or social media")),
+    ("other", _l("Other")),
+)
+
+DATE_PRECISION: CodeList = (
+    ("day", _l("Exact day")),
+    ("month", _l("Month only")),
+    ("year", _l("Year only")),
+    ("unknown", _l("Date unknown")),
+)
+
+SENSITIVITY: CodeList = (
+    ("normal", _l("Normal")),
+    ("high", _l("High: people at risk")),
+    ("critical", _l("Critical: life or liberty at stake")),
+)
+
+STATUSES: CodeList = (
+    ("draft", _l("Draft")),
+    ("ready", _l("Ready to export")),
+    ("exported", _l("Exported")),
+)
+
+ORIGINS: CodeList = (
+    ("operator", _l("Entered on this device")),
+    ("public", _l("Submitted through the public form")),
+)
+
+
+def codes(code_list: CodeList) -> frozenset[str]:
+    """The stable codes of a list, for validation."""
+    return frozenset(code for code, _label in code_list)
+
+
+def label(code_list: CodeList, code: str) -> str:
+    """The label of ``code`` in the current language; an unknown code is shown as itself."""
+    for known, text in code_list:
+        if known == code:
+            return str(text)
+    return code
+
+
+def labels(code_list: CodeList, selected: Iterable[str]) -> list[str]:
+    return [label(code_list, code) for code in selected]
