@@ -68,8 +68,12 @@ class BlobWriter:
     def __enter__(self) -> BlobWriter:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if exc_type is None:
             self.close()
 
@@ -82,7 +86,7 @@ def iter_blob(fileobj: BinaryIO, key: bytes) -> Iterator[bytes]:
     if len(head) != len(BLOB_MAGIC) + NONCE_SIZE or not head.startswith(BLOB_MAGIC):
         raise BlobError("not a Kuager encrypted attachment (or an unknown version)")
     try:
-        yield from decrypt_stream(fileobj, _payload_key(key, head[len(BLOB_MAGIC):]))
+        yield from decrypt_stream(fileobj, _payload_key(key, head[len(BLOB_MAGIC) :]))
     except PayloadError as exc:
         raise BlobError(f"encrypted attachment is damaged or the key is wrong: {exc}") from exc
 

@@ -30,8 +30,10 @@ KEY_SIZE = 32
 SALT_SIZE = 16
 NONCE_SIZE = 12
 _BODY_SIZE = SALT_SIZE + NONCE_SIZE + KEY_SIZE + 16
-_HEADER = re.compile(rb"kuager-keywrap/v1 argon2id m=([1-9][0-9]{0,9}) t=([1-9][0-9]{0,3}) "
-                     rb"p=([1-9][0-9]{0,3})\n")
+_HEADER = re.compile(
+    rb"kuager-keywrap/v1 argon2id m=([1-9][0-9]{0,9}) t=([1-9][0-9]{0,3}) "
+    rb"p=([1-9][0-9]{0,3})\n"
+)
 MAX_MEMORY_KIB = 4 * 1024 * 1024  # 4 GiB: anything above is a hostile or corrupt blob
 MAX_ITERATIONS = 64
 MAX_LANES = 64
@@ -62,18 +64,28 @@ TEST_PROFILE = KdfProfile("argon2id-test", memory_kib=64, iterations=1, lanes=1)
 
 def _derive(passphrase: str, salt: bytes, profile: KdfProfile) -> bytes:
     secret = unicodedata.normalize("NFC", passphrase).encode("utf-8")
-    kdf = Argon2id(salt=salt, length=KEY_SIZE, iterations=profile.iterations,
-                   lanes=profile.lanes, memory_cost=profile.memory_kib)
+    kdf = Argon2id(
+        salt=salt,
+        length=KEY_SIZE,
+        iterations=profile.iterations,
+        lanes=profile.lanes,
+        memory_cost=profile.memory_kib,
+    )
     return kdf.derive(secret)
 
 
 def _header(profile: KdfProfile) -> bytes:
-    return (MAGIC + f" argon2id m={profile.memory_kib} t={profile.iterations}"
-            f" p={profile.lanes}\n".encode("ascii"))
+    return (
+        MAGIC
+        + f" argon2id m={profile.memory_kib} t={profile.iterations} p={profile.lanes}\n".encode(
+            "ascii"
+        )
+    )
 
 
-def _wrap_key_from_parts(key: bytes, passphrase: str, profile: KdfProfile,
-                         salt: bytes, nonce: bytes) -> bytes:
+def _wrap_key_from_parts(
+    key: bytes, passphrase: str, profile: KdfProfile, salt: bytes, nonce: bytes
+) -> bytes:
     if len(key) != KEY_SIZE:
         raise ValueError("the database key must be 32 bytes")
     profile.check()
@@ -84,8 +96,9 @@ def _wrap_key_from_parts(key: bytes, passphrase: str, profile: KdfProfile,
 
 def wrap_key(key: bytes, passphrase: str, profile: KdfProfile = ARGON2ID_V1) -> bytes:
     """Return a self-describing blob holding ``key`` sealed under ``passphrase``."""
-    return _wrap_key_from_parts(key, passphrase, profile,
-                                os.urandom(SALT_SIZE), os.urandom(NONCE_SIZE))
+    return _wrap_key_from_parts(
+        key, passphrase, profile, os.urandom(SALT_SIZE), os.urandom(NONCE_SIZE)
+    )
 
 
 def _parse(blob: bytes) -> tuple[bytes, KdfProfile, bytes]:

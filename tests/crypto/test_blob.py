@@ -78,9 +78,14 @@ def test_bad_header(head: bytes) -> None:
 
 def test_exception_in_block_does_not_seal() -> None:
     key, out = new_file_key(), io.BytesIO()
-    with pytest.raises(RuntimeError), BlobWriter(out, key) as w:
-        w.write(b"partial")
-        raise RuntimeError
+
+    def write_then_fail() -> None:
+        with BlobWriter(out, key) as w:
+            w.write(b"partial")
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        write_then_fail()
     with pytest.raises(BlobError):
         list(iter_blob(io.BytesIO(out.getvalue()), key))
 

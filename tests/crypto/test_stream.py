@@ -52,7 +52,8 @@ def test_truncation_at_chunk_boundary_is_named() -> None:
 
 def test_reordered_chunks() -> None:
     sealed = seal(os.urandom(3 * CHUNK_SIZE))
-    a, b, c = (sealed[i : i + ENCRYPTED_CHUNK_SIZE] for i in range(0, len(sealed), ENCRYPTED_CHUNK_SIZE))
+    step = ENCRYPTED_CHUNK_SIZE
+    a, b, c = (sealed[i : i + step] for i in range(0, len(sealed), step))
     for bad in (b + a + c, a + a + c, a + c):
         with pytest.raises(TamperedPayload):
             open_all(bad)
