@@ -109,35 +109,44 @@ def decrypt_stream(src: BinaryIO, key: bytes) -> Iterator[bytes]:
             last = m == 0
         else:
             m, last = 0, True
-        yield _open_chunk(aead, memoryview(cur)[:n], counter, last)
+        sealed = memoryview(cur)[:n]
+        _check_length(sealed, counter, last)
+        plaintext = _try_open(aead, sealed, counter, last)
+        if plaintext is None:
+            yield from _diagnose(aead, sealed, counter, last)
+        yield plaintext  # type: ignore[misc]
         if last:
             return
         counter += 1
         cur, nxt, n = nxt, cur, m
 
 
-def _open_chunk(aead: ChaCha20Poly1305, sealed: memoryview, counter: int, last: bool) -> bytes:
+def _check_length(sealed: memoryview, counter: int, last: bool) -> None:
     if len(sealed) < TAG_SIZE:
         if counter == 0 and not sealed:
             raise TruncatedPayload("the payload has no chunks")
         raise TruncatedPayload("the final chunk is shorter than its authentication tag")
     if last and counter > 0 and len(sealed) == TAG_SIZE:
         raise TrailingData("an empty final chunk follows a full chunk")
+
+
+def _try_open(aead: ChaCha20Poly1305, sealed: memoryview, counter: int, last: bool) -> bytes | None:
     try:
         return aead.decrypt(_nonce(counter, last), sealed, None)
     except InvalidTag:
-        pass
-    # Failure path only: tell truncation and appended data apart from tampering.
-    if last and len(sealed) == ENCRYPTED_CHUNK_SIZE and _opens(aead, sealed, counter, False):
-        raise TruncatedPayload(f"the payload is cut off after chunk {counter}") from None
-    if not last and _opens(aead, sealed, counter, True):
-        raise TrailingData(f"data follows the final chunk {counter}") from None
-    raise TamperedPayload(f"chunk {counter} failed authentication") from None
+        return None
 
 
-def _opens(aead: ChaCha20Poly1305, sealed: memoryview, counter: int, last: bool) -> bool:
-    try:
-        aead.decrypt(_nonce(counter, last), sealed, None)
-    except InvalidTag:
-        return False
-    return True
+def _diagnose(
+    aead: ChaCha20Poly1305, sealed: memoryview, counter: int, last: bool
+) -> Iterator[bytes]:
+    """Failure path only: a chunk that opens with the other flag is authentic, so release
+    it (as age does), then name what is wrong: truncation, or data after the end."""
+    if len(sealed) == ENCRYPTED_CHUNK_SIZE or not last:
+        plaintext = _try_open(aead, sealed, counter, not last)
+        if plaintext is not None:
+            yield plaintext
+            if last:
+                raise TruncatedPayload(f"the payload is cut off after chunk {counter}")
+            raise TrailingData(f"data follows the final chunk {counter}")
+    raise TamperedPayload(f"chunk {counter} failed authentication")

@@ -12,7 +12,6 @@ bytes kept (wrapped) in the encrypted database, never beside the file.
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Iterator
 from types import TracebackType
@@ -21,6 +20,7 @@ from typing import BinaryIO
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from crypto._chunkio import ChunkReader
 from crypto._stream import StreamEncryptor, decrypt_stream
 from crypto.errors import BlobError, PayloadError
 
@@ -91,27 +91,11 @@ def iter_blob(fileobj: BinaryIO, key: bytes) -> Iterator[bytes]:
         raise BlobError(f"encrypted attachment is damaged or the key is wrong: {exc}") from exc
 
 
-class BlobReader(io.RawIOBase):
+class BlobReader(ChunkReader):
     """Read-only file-like view over :func:`iter_blob` for code such as Pillow.
 
     Not seekable. Bytes are authentic chunk by chunk; the whole file only at EOF.
     """
 
     def __init__(self, fileobj: BinaryIO, key: bytes) -> None:
-        super().__init__()
-        self._chunks = iter_blob(fileobj, key)
-        self._pending = memoryview(b"")
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        while not self._pending:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return 0
-            self._pending = memoryview(chunk)
-        n = min(len(buffer), len(self._pending))
-        memoryview(buffer).cast("B")[:n] = self._pending[:n]
-        self._pending = self._pending[n:]
-        return n
+        super().__init__(iter_blob(fileobj, key))

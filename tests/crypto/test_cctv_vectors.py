@@ -1,0 +1,104 @@
+"""The public C2SP CCTV age vectors, one test per file.
+
+ASCII armor is not implemented: armored vectors must fail with ArmorError (a clean
+CryptoError), whatever their upstream expectation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import zlib
+from pathlib import Path
+
+import pytest
+
+from crypto.age import decrypt
+from crypto.errors import (
+    ArmorError,
+    CryptoError,
+    HeaderError,
+    HeaderMacError,
+    NoIdentityMatch,
+    PayloadError,
+)
+from crypto.keys import Identity, ScryptIdentity, parse_identity
+
+EXPECT: dict[str, type[CryptoError] | None] = {
+    "success": None,
+    "no match": NoIdentityMatch,
+    "HMAC failure": HeaderMacError,
+    "header failure": HeaderError,
+    "payload failure": PayloadError,
+    "armor failure": ArmorError,
+}
+KNOWN_KEYS = {
+    "expect",
+    "payload",
+    "identity",
+    "passphrase",
+    "armored",
+    "file key",
+    "comment",
+    "compressed",
+}
+
+
+def vectors_dir() -> Path:
+    env = os.environ.get("KUAGER_VECTORS_DIR")
+    return Path(env) if env else Path(__file__).parents[2].parent / "shared" / "vectors" / "age"
+
+
+def vector_files() -> list[Path]:
+    d = vectors_dir()
+    return (
+        sorted(p for p in d.iterdir() if p.is_file() and p.name != "README.md")
+        if d.is_dir()
+        else []
+    )
+
+
+def parse_vector(path: Path) -> tuple[dict[str, list[str]], bytes]:
+    raw = path.read_bytes()
+    head, _, body = raw.partition(b"\n\n")
+    meta: dict[str, list[str]] = {}
+    for line in head.decode().splitlines():
+        key, _, value = line.partition(": ")
+        meta.setdefault(key, []).append(value)
+    if meta.get("compressed") == ["zlib"]:
+        body = zlib.decompress(body)
+    return meta, body
+
+
+@pytest.mark.skipif(not vector_files(), reason=f"CCTV vectors not found at {vectors_dir()}")
+@pytest.mark.parametrize("path", vector_files(), ids=lambda p: p.name)
+def test_vector(path: Path) -> None:
+    meta, body = parse_vector(path)
+    if set(meta) - KNOWN_KEYS:
+        pytest.skip(f"unknown keys {set(meta) - KNOWN_KEYS}: the README says to ignore the file")
+    identities: list[Identity] = [parse_identity(s) for s in meta.get("identity", [])]
+    identities += [ScryptIdentity(p) for p in meta.get("passphrase", [])]
+    armored = meta.get("armored") == ["yes"]
+    # Armor is not implemented: any armored file must fail cleanly (usually ArmorError;
+    # HeaderError when garbage precedes the BEGIN line).
+    expected = CryptoError if armored else EXPECT[meta["expect"][0]]
+    released = hashlib.sha256()
+
+    def run() -> None:
+        for chunk in decrypt(io.BytesIO(body), identities):
+            released.update(chunk)
+
+    if expected is None:
+        run()
+    else:
+        with pytest.raises(expected):
+            run()
+    if "payload" in meta and not armored:
+        assert released.hexdigest() == meta["payload"][0]
+
+
+def test_vectors_present_when_required() -> None:
+    if not vector_files() and os.environ.get("KUAGER_REQUIRE_SYSTEM_TOOLS") == "1":
+        pytest.fail(f"CCTV vectors required but not found at {vectors_dir()}")
+    assert len(vector_files()) in (0, 143) or os.environ.get("KUAGER_VECTORS_DIR")
