@@ -42,12 +42,12 @@ from flask_babel import get_locale as _babel_locale
 from werkzeug.wrappers import Response
 
 __all__ = [
-    "CatalogError",
     "DEFAULT_LOCALE",
     "LANGUAGE_NAMES",
     "LANG_COOKIE",
     "SUPPORTED_LOCALES",
     "TRANSLATIONS_DIR",
+    "CatalogError",
     "format_date",
     "format_number",
     "get_locale",
