@@ -197,6 +197,8 @@ class OnionService:
         self._process: subprocess.Popen[bytes] | None = None
         self._controller: stem.control.Controller | None = None
         self._service_id: str | None = None
+        #: Whether tor was asked for the proof-of-work DoS defence (shown to the operator).
+        self.pow_defence = False
 
     def start(self, target_port: int, private_key: str | None) -> tuple[str, str]:
         """Launch tor, add the service; returns ("<id>.onion", key to keep in the store).
@@ -211,7 +213,8 @@ class OnionService:
         try:
             self._launch(tor)
             controller = self._controller = self._connect()
-            if tor_supports_pow(tor, controller.get_version()):
+            self.pow_defence = tor_supports_pow(tor, controller.get_version())
+            if self.pow_defence:
                 command = add_onion_command(private_key, target_port,
                                             self.settings.client_auth_keys, pow_defence=True)
             return self._add_onion(command, private_key)
