@@ -60,7 +60,7 @@ class OnionHTTPConnection(http.client.HTTPConnection):
         self.sock = socks_connect(self.socks_path, self.host, self.port, self.timeout or 60)
 
 
-def fetch(socks_path: Path, host: str, path: str, method: str = "GET", body: bytes | None = None,
+def fetch(socks_path: Path, host: str, path: str, *, method: str = "GET", body: bytes | None = None,
           headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
     conn = OnionHTTPConnection(socks_path, host)
     try:

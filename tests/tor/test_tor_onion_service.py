@@ -94,7 +94,7 @@ def test_bad_torrc_line_is_a_clear_error_and_leaves_no_tor(
         onion_settings: OnionSettings) -> None:
     service = OnionService(OnionSettings(onion_settings.data_dir, onion_settings.tor_binary,
                                          ("DisableNetwork 1", "NoSuchOption 1")))
-    with pytest.raises(OnionError, match="Tor stopped at once.*NoSuchOption"):
+    with pytest.raises(OnionError, match=r"Tor stopped at once.*NoSuchOption"):
         service.start(8471, None)
     assert service.pid is None
 
