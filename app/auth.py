@@ -1,0 +1,150 @@
+"""Setup, unlock and lock of the operator pages; the deny-by-default gate in front of them.
+
+Only ``OPEN_ENDPOINTS`` answer while the store is locked. The gate also refuses any
+``Host`` other than the loopback address the pages are served on: a web page the
+operator visits could otherwise point its own domain at 127.0.0.1 (DNS rebinding)
+and read the operator pages through the operator's browser.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from .db import get_store
+from .forms import ConfirmForm, PassphraseForm, SetupForm
+from .passphrase import weakness
+from .store import BadPassphrase, StoreError
+
+bp = Blueprint("auth", __name__)
+
+OPEN_ENDPOINTS = frozenset({"auth.setup", "auth.unlock", "static"})
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["kuager.last_activity"] = time.monotonic()
+    app.before_request(_gate)
+
+
+def _host_allowed() -> bool:
+    host = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host
+    allowed = current_app.config.get("KUAGER_ALLOWED_HOSTS") or LOOPBACK_HOSTS
+    return host in allowed
+
+
+def _gate() -> ResponseReturnValue | None:
+    if not _host_allowed():
+        abort(400)
+    store = get_store()
+    check_idle(current_app)
+    if request.endpoint in OPEN_ENDPOINTS:
+        return None
+    if not store.exists():
+        return redirect(url_for("auth.setup"))
+    if not store.is_unlocked:
+        return redirect(url_for("auth.unlock", next=request.full_path))
+    current_app.extensions["kuager.last_activity"] = time.monotonic()
+    return None
+
+
+def idle_lock_applies(app: Flask) -> bool:
+    """A store that also serves the public site must stay unlocked to take submissions."""
+    return not app.config.get("KUAGER_SERVING_PUBLIC", False)
+
+
+def check_idle(app: Flask, now: float | None = None) -> bool:
+    """Lock the store after ``idle_lock_minutes`` without an operator request."""
+    store = app.extensions["kuager.store"]
+    limit = app.config["KUAGER"].idle_lock_minutes * 60
+    now = time.monotonic() if now is None else now
+    if store.is_unlocked and idle_lock_applies(app) and now - app.extensions["kuager.last_activity"] > limit:
+        store.lock()
+        return True
+    return False
+
+
+def start_idle_watch(app: Flask, interval: float = 15.0) -> threading.Event:
+    """Check for idleness in the background too: keys must not wait for the next request."""
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(interval):
+            check_idle(app)
+
+    threading.Thread(target=watch, name="kuager-idle-lock", daemon=True).start()
+    return stop
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a local path: an open redirect would let a link send the operator elsewhere."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("desk.index")
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def setup() -> ResponseReturnValue:
+    store = get_store()
+    if store.exists():
+        return redirect(url_for("auth.unlock"))
+    form = SetupForm()
+    if form.validate_on_submit():
+        reason = weakness(form.passphrase.data)
+        if reason is not None:
+            form.passphrase.errors.append(reason)
+        else:
+            try:
+                store.create(form.passphrase.data, form.role.data)
+            except StoreError as exc:
+                flash(str(exc), "error")
+            else:
+                current_app.extensions["kuager.last_activity"] = time.monotonic()
+                return redirect(url_for("desk.index"), 303)
+    return render_template("setup.html", form=form)
+
+
+@bp.route("/unlock", methods=["GET", "POST"])
+def unlock() -> ResponseReturnValue:
+    store = get_store()
+    if not store.exists():
+        return redirect(url_for("auth.setup"))
+    form = PassphraseForm()
+    if form.validate_on_submit():
+        try:
+            store.unlock(form.passphrase.data)
+        except BadPassphrase:
+            wait = store.seconds_until_next_attempt()
+            form.passphrase.errors.append(
+                _("Wrong passphrase. Wait %(seconds)d seconds before the next try.",
+                  seconds=int(wait) + 1) if wait else _("Wrong passphrase.")
+            )
+        except StoreError:
+            form.passphrase.errors.append(_("The store cannot be opened: it may be damaged."))
+        else:
+            current_app.extensions["kuager.last_activity"] = time.monotonic()
+            return redirect(_safe_next(request.args.get("next")), 303)
+    return render_template("unlock.html", form=form)
+
+
+@bp.route("/lock", methods=["POST"])
+def lock() -> ResponseReturnValue:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    get_store().lock()
+    flash(_("Locked. Every key has been dropped from memory."), "info")
+    return redirect(url_for("auth.unlock"), 303)

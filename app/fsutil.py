@@ -1,0 +1,52 @@
+"""Durable, all-or-nothing file writes: temporary name in the same folder, fsync, rename."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename or unlink durable (a no-op where folders cannot be opened, e.g. Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def random_name() -> str:
+    """An opaque on-disk name: says nothing about what the file holds or when it came."""
+    return secrets.token_hex(16)
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path) -> Iterator[BinaryIO]:
+    """Write ``path`` completely or not at all; a failure leaves no partial file behind."""
+    tmp = path.parent / f".{random_name()}.part"
+    fh = open(tmp, "xb")  # noqa: SIM115 - closed below on every path
+    try:
+        yield fh
+        fh.flush()
+        os.fsync(fh.fileno())
+        fh.close()
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+    except BaseException:
+        fh.close()
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    with atomic_file(path) as fh:
+        fh.write(data)

@@ -1,0 +1,107 @@
+"""Fixtures after flaskr's: an app over a temporary store, its client, the CLI runner.
+
+The KDF is made cheap here and only here (``cheap_kdf``), by swapping the profile object
+the store module uses; production has no setting that could do the same by accident.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app import create_operator_app, create_public_app
+from app import store as store_module
+from app.config import Config
+from app.store import Store
+from crypto import keywrap
+
+PASSPHRASE = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def cheap_kdf(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_module, "KDF_PROFILE", keywrap.TEST_PROFILE)
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return Config(data_dir=tmp_path / "store", default_locale="en")
+
+
+@pytest.fixture
+def store(config: Config) -> Store:
+    return Store(config)
+
+
+@pytest.fixture
+def field_store(store: Store) -> Store:
+    store.create(PASSPHRASE, "field")
+    return store
+
+
+@pytest.fixture
+def app(config: Config, field_store: Store) -> Flask:
+    return create_operator_app(config, field_store, {"TESTING": True})
+
+
+@pytest.fixture
+def public_app(config: Config, field_store: Store) -> Flask:
+    return create_public_app(config, field_store, {"TESTING": True})
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def public_client(public_app: Flask) -> FlaskClient:
+    return public_app.test_client()
+
+
+def csrf_token(client: FlaskClient, path: str) -> str:
+    page = client.get(path)
+    assert page.status_code == 200, page.status_code
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.get_data(as_text=True)) or \
+        re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    assert match, "no csrf_token on " + path
+    return match.group(1)
+
+
+def report_form(**overrides: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "title": "Пикет у акимата",
+        "description": "Белсенді ұсталды. Активиста задержали на 15 суток.",
+        "occurred_on": "2026-01-12",
+        "occurred_precision": "day",
+        "region": "almaty_city",
+        "place": "Алматы, площадь Республики",
+        "rights": ["assembly", "expression"],
+        "acts": ["detention_administrative", "fine"],
+        "sensitivity": "normal",
+    }
+    data.update(overrides)
+    return data
+
+
+def require_tool(name: str) -> str:
+    """Path of a system program, or skip; under CI (KUAGER_REQUIRE_SYSTEM_TOOLS=1) fail."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed (apt-get install {name})"
+        if os.environ.get("KUAGER_REQUIRE_SYSTEM_TOOLS") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture
+def unlocked(field_store: Store) -> Iterator[Store]:
+    yield field_store
