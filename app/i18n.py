@@ -245,10 +245,12 @@ def format_number(n: float | int, locale: str | None = None) -> str:
 
 
 def nfc(s: str) -> str:
-    """Unicode NFC: ``қ`` typed as ``к`` + combining descender becomes the one letter ``қ``.
+    """Unicode NFC, for every text a person enters (form fields, file names, imports).
 
-    Call on every text a person enters (form fields, file names, imported reports) so
-    search, sorting and comparison see one spelling of each Kazakh letter.
+    ``й`` and ``ё`` typed or stored decomposed (``и`` + U+0306; macOS writes file names
+    that way) become one code point, so search, sorting and de-duplication see one
+    spelling. The Kazakh letters ә ғ қ ң ө ұ ү һ і have no decomposition and pass through
+    unchanged.
     """
     return unicodedata.normalize("NFC", s) if s else s
 
