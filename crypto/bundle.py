@@ -233,6 +233,7 @@ def _read_entry(
     with sink(entry) as out:
         for part in plain.stream(entry.size):
             digest.update(part)
-            out.write(bytes(part))
+            whole = isinstance(part.obj, bytes) and len(part.obj) == len(part)
+            out.write(part.obj if whole else bytes(part))  # type: ignore[arg-type]
     if digest.digest() != entry.sha256:
         raise ContentMismatch(f"entry {entry.name!r} does not match its SHA-256")
