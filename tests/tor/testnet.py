@@ -97,7 +97,7 @@ class TorTestNet:
         self.started_at = time.monotonic()
         for nick, index, role in nodes:
             self._launch(nick, self._relay_torrc(nick, index) + role.format(vote=VOTE_SECONDS))
-        (self.client_dir / "onion_auth").mkdir(mode=0o700, parents=True, exist_ok=True)
+        (self._node_dir("c") / "onion_auth").mkdir(mode=0o700, exist_ok=True)
         self._launch("c", _CLIENT.format(dir=self.client_dir))
 
     def wait_bootstrapped(self) -> float:
@@ -120,6 +120,7 @@ class TorTestNet:
     def _node_dir(self, nick: str) -> Path:
         path = self.work / nick
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.chmod(0o700)  # tor refuses a data or socket folder that others can read
         return path
 
     def _relay_torrc(self, nick: str, index: int) -> str:
