@@ -24,6 +24,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -43,9 +44,9 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def _choices(code_list: codes.CodeList, blank: bool = False) -> list[tuple[str, object]]:
-    items = [(code, text) for code, text in code_list]
-    return [("", _l("Choose…")), *items] if blank else items
+def _choices(code_list: codes.CodeList, blank: bool = False) -> list[SelectChoice]:
+    items = [SelectChoice(code, text) for code, text in code_list]  # type: ignore[arg-type]
+    return [SelectChoice("", _l("Choose…")), *items] if blank else items  # type: ignore[arg-type]
 
 
 def validate_iso_date(_form: Form, field: StringField) -> None:
@@ -66,20 +67,19 @@ def validate_iso_date(_form: Form, field: StringField) -> None:
 
 class VictimForm(Form):
     name = StringField(_l("Name"), filters=[_strip_nfc], validators=[Length(max=200)])
-    role = SelectField(_l("Role"), choices=_choices(codes.VICTIM_ROLES, blank=True),
-                       validate_choice=True)
+    role = SelectField(_l("Role"), choices=_choices(codes.VICTIM_ROLES, blank=True), default="")
     consent = BooleanField(_l("This person agreed to be documented"))
     may_name = BooleanField(_l("May be named publicly"))
 
 
 class PerpetratorForm(Form):
-    kind = SelectField(_l("Who"), choices=_choices(codes.PERPETRATORS, blank=True))
+    kind = SelectField(_l("Who"), choices=_choices(codes.PERPETRATORS, blank=True), default="")
     name = StringField(_l("Unit, office or person"), filters=[_strip_nfc],
                        validators=[Length(max=200)])
 
 
 class LegalForm(Form):
-    code = SelectField(_l("Law"), choices=_choices(codes.LEGAL_CODES, blank=True))
+    code = SelectField(_l("Law"), choices=_choices(codes.LEGAL_CODES, blank=True), default="")
     article = StringField(_l("Article"), filters=[_strip_nfc], validators=[Length(max=40)])
 
 
@@ -147,10 +147,10 @@ class SetupForm(FlaskForm):
     passphrase = PasswordField(_l("New passphrase"), validators=[DataRequired()])
     confirm = PasswordField(_l("Repeat the passphrase"), validators=[
         DataRequired(), EqualTo("passphrase", _l("The two passphrases differ."))])
-    role = SelectField(_l("This device is"), default="field", choices=[
+    role = SelectField(_l("This device is"), default="field", choices=_choices((
         ("field", _l("a field device (write and export reports)")),
         ("coordinator", _l("a coordinator's machine (import and review)")),
-    ])
+    )))
     submit = SubmitField(_l("Create the encrypted store"))
 
 
