@@ -215,23 +215,38 @@ def _locale_for(locale: str | None) -> str:
     return DEFAULT_LOCALE
 
 
+_MONTH_PATTERNS = {"kk": "LLLL y\u202f'ж'.", "ru": "LLLL y\u202f'г'.", "en": "LLLL y"}
+_YEAR_PATTERNS = {"kk": "y\u202f'ж'.", "ru": "y\u202f'г'.", "en": "y"}
+
+
 def format_date(d: date | datetime | str | None, format: str = "long",
                 locale: str | None = None) -> str:
     """``12 қаңтар 2026 ж.`` / ``12 января 2026 г.`` / ``January 12, 2026``.
 
-    ``format`` is short, medium, long or full (or a CLDR pattern). An ISO ``YYYY-MM-DD``
-    string is accepted; ``None`` or an unparsable string is returned as given ("").
+    ``format`` is short, medium, long or full (or a CLDR pattern). ISO strings are
+    accepted at the precision a report records them: ``2026-01-12``; ``2026-01`` gives
+    the month (``қаңтар 2026 ж.``, ``январь 2026 г.``, ``January 2026``); ``2026`` the year
+    (``2026 ж.``, ``2026 г.``). ``None`` gives ""; anything else is returned unchanged.
     """
     if d is None:
         return ""
+    loc = _locale_for(locale)
     if isinstance(d, str):
+        text = d.strip()
         try:
-            d = date.fromisoformat(d[:10])
+            if len(text) == 4 and text.isdigit():
+                return babel_dates.format_date(date(int(text), 1, 1),
+                                               format=_YEAR_PATTERNS[loc], locale=loc)
+            if len(text) == 7 and text[4] == "-":
+                month = date(int(text[:4]), int(text[5:]), 1)
+                shown = babel_dates.format_date(month, format=_MONTH_PATTERNS[loc], locale=loc)
+                # CLDR capitalises the Kazakh stand-alone month; mid-line it is lower case.
+                return shown if loc == "en" else shown.lower()
+            d = date.fromisoformat(text[:10])
         except ValueError:
             return d
     if isinstance(d, datetime):
         d = d.date()
-    loc = _locale_for(locale)
     pattern = _DATE_PATTERNS.get((loc, format), format)
     return babel_dates.format_date(d, format=pattern, locale=loc)
 

@@ -309,8 +309,19 @@ def test_format_date_accepts_iso_strings(value: str | date) -> None:
     assert i18n.format_date(value, locale="ru").startswith("12 января 2026")
 
 
-@pytest.mark.parametrize(("value", "expected"), [(None, ""), ("2026-13", "2026-13")])
-def test_format_date_leaves_partial_dates(value: str | None, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("locale", "value", "expected"),
+    [("kk", "2026-01", "қаңтар 2026 ж."), ("ru", "2026-01", "январь 2026 г."),
+     ("en", "2026-01", "January 2026"), ("kk", "2026", "2026 ж."), ("ru", "2026", "2026 г."),
+     ("en", "2026", "2026")],
+)
+def test_format_date_partial_precision(locale: str, value: str, expected: str) -> None:
+    assert i18n.format_date(value, locale=locale).replace("\u202f", " ") == expected
+
+
+@pytest.mark.parametrize(("value", "expected"),
+                         [(None, ""), ("2026-13", "2026-13"), ("soon", "soon")])
+def test_format_date_leaves_unknown_values(value: str | None, expected: str) -> None:
     assert i18n.format_date(value, locale="kk") == expected
 
 
