@@ -23,7 +23,7 @@ from babel.messages.catalog import Catalog, Message
 from babel.messages.frontend import CommandLineInterface
 from babel.messages.pofile import read_po
 
-from app import i18n
+from app import codes, i18n
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "translations"
@@ -403,3 +403,26 @@ def test_sort_code_labels_in_kazakh() -> None:
 def test_english_sort_puts_latin_first() -> None:
     assert sorted(["Алматы", "Almaty"], key=lambda s: i18n.sort_key(s, "en")) == [
         "Almaty", "Алматы"]
+
+
+# --------------------------------------------------------------------------- code lists
+
+CODE_LISTS = sorted(name for name in dir(codes) if name.isupper()
+                    and isinstance(getattr(codes, name), tuple))
+
+
+@pytest.mark.parametrize("name", CODE_LISTS)
+@pytest.mark.parametrize("locale", TRANSLATED)
+def test_code_list_translated_and_distinct(name: str, locale: str) -> None:
+    """Every code's label is translated, and no two codes of a list read the same."""
+    catalog = i18n.load_catalog(locale)
+    # Outside a request a lazy label is its English msgid.
+    english = {code: str(text) for code, text in getattr(codes, name)}
+    labels = {code: catalog.gettext(msgid) for code, msgid in english.items()}
+    untranslated = [code for code in labels if labels[code] == english[code]]
+    assert not untranslated, f"{name}/{locale}: {untranslated}"
+    assert len(set(labels.values())) == len(labels), f"{name}/{locale}: duplicate labels"
+
+
+def test_code_lists_found() -> None:
+    assert {"ACTS", "REGIONS", "RIGHTS", "STATUSES", "VICTIM_ROLES"} <= set(CODE_LISTS)
