@@ -44,7 +44,7 @@ def run_kuager(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def store() -> Path:
+def cli_store() -> Path:
     """A field store under /tmp (tor's control socket path inside it must stay short)."""
     data = Path(tempfile.mkdtemp(prefix="kuager-st-")) / "s"
     result = run_kuager("--data", str(data), "init", "--role", "field", stdin=PASSPHRASE + "\n")
@@ -128,7 +128,8 @@ def _wait_gone(store: Path, timeout: float = 15) -> list[int]:
 
 
 def test_report_sent_to_the_onion_reaches_the_store(
-        store: Path, netns: Netns, tor_testnet: TorTestNet) -> None:
+        cli_store: Path, netns: Netns, tor_testnet: TorTestNet) -> None:
+    store = cli_store
     server = start_serve(store, netns, tor_testnet)
     try:
         started = time.monotonic()
