@@ -173,6 +173,8 @@ def test_extraction_finds_code_lists(extracted: set[str]) -> None:
 
 #: Visible words that are the same in every language.
 ALLOWED_TEXT = frozenset({"Қазақша", "Русский", "English", "Kuager", "Tor", "age"})
+#: Elements whose content is code, commands or data, never prose.
+NOT_PROSE = frozenset({"script", "style", "code", "kbd", "samp", "pre"})
 VISIBLE_ATTRIBUTES = frozenset({"title", "alt", "placeholder", "aria-label", "value", "label"})
 _TRANS_BLOCK = re.compile(r"{%-?\s*trans\b.*?{%-?\s*endtrans\s*-?%}", re.DOTALL)
 _JINJA = re.compile(r"{{.*?}}|{%.*?%}|{#.*?#}", re.DOTALL)
@@ -185,14 +187,14 @@ class _TextCollector(HTMLParser):
         self._skip = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
+        if tag in NOT_PROSE:
             self._skip += 1
         for name, value in attrs:
             if name in VISIBLE_ATTRIBUTES and value:
                 self._check(value)
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style") and self._skip:
+        if tag in NOT_PROSE and self._skip:
             self._skip -= 1
 
     def handle_data(self, data: str) -> None:
@@ -229,7 +231,8 @@ def test_template_text_is_wrapped(template: Path) -> None:
      ("<p>{{ _('Save') }}</p>", []),
      ("<p>{% trans %}Hello {{ who }}{% endtrans %}</p>", []),
      ("<a>Қазақша</a> · <b>{{ n }}</b> 2026", []),
-     ("{# a comment #}<script>var x = 'text';</script>", [])],
+     ("{# a comment #}<script>var x = 'text';</script>", []),
+     ("<pre><code>kuager serve --onion</code></pre><p>Run it</p>", ["Run it"])],
 )
 def test_unwrapped_text_detector(source: str, expected: list[str]) -> None:
     assert unwrapped_text(source) == expected
