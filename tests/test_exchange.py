@@ -1,0 +1,268 @@
+"""The whole loop: field devices export sealed bundles, coordinators import them."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from app import create_operator_app, create_public_app
+from app.cli import main
+from app.config import Config
+from app.store import Store
+from tests.conftest import PASSPHRASE, csrf_token, report_form
+from tests.test_desk import _jpeg_with_gps
+
+
+def run(*args: str, stdin: str = PASSPHRASE + "\n") -> Result:
+    return CliRunner().invoke(main, list(args), input=stdin, catch_exceptions=False)
+
+
+def init(data: Path, role: str) -> str:
+    result = run("init", "--role", role, "--data", str(data))
+    assert result.exit_code == 0, result.output
+    return result.stdout.strip().splitlines()[-1]
+
+
+def write_report(data: Path, title: str, files: list[tuple[bytes, str]]) -> None:
+    store = Store(Config(data_dir=data))
+    store.unlock(PASSPHRASE)
+    client = create_operator_app(store.config, store, {"TESTING": True}).test_client()
+    form = report_form(title=title, attachments=[(io.BytesIO(b), n) for b, n in files])
+    form["csrf_token"] = csrf_token(client, "/reports/new")
+    form["save"] = "1"
+    assert client.post("/reports/new", data=form, content_type="multipart/form-data").status_code == 303
+    store.lock()
+
+
+def listing(data: Path) -> list[dict]:
+    result = run("reports", "list", "--json", "--data", str(data))
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def export(data: Path, out: Path, *extra: str) -> Result:
+    return run("export", "--out", str(out), "--data", str(data), *extra)
+
+
+def snapshot(data: Path) -> tuple[bytes, list[str]]:
+    """The store's database bytes and file names: equal snapshots mean nothing changed."""
+    return (data / "kuager.db").read_bytes(), sorted(p.name for p in (data / "files").iterdir())
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> dict[str, Path]:
+    """Two coordinators sharing identities, two field devices sealing to both keys."""
+    paths = {name: tmp_path / name for name in ("c1", "c2", "f1", "f2")}
+    key1 = init(paths["c1"], "coordinator")
+    key2 = init(paths["c2"], "coordinator")
+    # c1 also holds c2's identity: one coordinator store, two identities.
+    exported = tmp_path / "c2-identity.age"
+    assert run("identity", "export", "--out", str(exported), "--data", str(paths["c2"]),
+               stdin=f"{PASSPHRASE}\nshared words for the file\n").exit_code == 0
+    assert run("identity", "import", str(exported), "--data", str(paths["c1"]),
+               stdin=f"{PASSPHRASE}\nshared words for the file\n").exit_code == 0
+    init(paths["f1"], "field")
+    init(paths["f2"], "field")
+    assert run("recipients", "add", key1, "--data", str(paths["f1"])).exit_code == 0
+    assert run("recipients", "add", key2, "--data", str(paths["f2"])).exit_code == 0
+    paths["tmp"] = tmp_path
+    return paths
+
+
+def test_whole_loop(world: dict[str, Path]) -> None:
+    tmp, coordinator = world["tmp"], world["c1"]
+    jpeg = _jpeg_with_gps()
+    write_report(world["f1"], "Обыск в редакции", [(b"%PDF-1.4 protocol", "протокол.pdf"), (jpeg, "фото.jpg")])
+    bundles = [tmp / "f1-1.age"]
+    assert export(world["f1"], bundles[0]).stdout.strip().splitlines()[-1] == "1"
+    write_report(world["f1"], "Штраф за пикет", [])
+    write_report(world["f1"], "Ереуілге айыппұл", [(bytes(range(256)) * 700, "video.bin")])
+    bundles.append(tmp / "f1-2.age")
+    assert export(world["f1"], bundles[1]).stdout.strip().splitlines()[-1] == "2"
+    write_report(world["f2"], "Блокировка сайта", [(b"screenshot bytes", "скрин.png")])
+    bundles.append(tmp / "f2-1.age")
+    assert export(world["f2"], bundles[2]).stdout.strip().splitlines()[-1] == "1"
+    write_report(world["f2"], "Задержание журналиста", [])
+    bundles.append(tmp / "f2-2.age")
+    assert export(world["f2"], bundles[3]).stdout.strip().splitlines()[-1] == "1"
+
+    field_reports = {r["id"]: r for d in ("f1", "f2") for r in listing(world[d])}
+    result = run("import", *map(str, bundles), "--data", str(coordinator))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("new device") == 2
+
+    imported = {r["id"]: r for r in listing(coordinator)}
+    assert imported.keys() == field_reports.keys()
+    for report_id, original in field_reports.items():
+        got = imported[report_id]
+        for key in ("title", "description", "occurred_on", "region", "rights", "acts"):
+            assert got[key] == original[key]
+        assert sorted((a["name"], a["sha256"], a["size"]) for a in got["attachments"]) == \
+            sorted((a["name"], a["sha256"], a["size"]) for a in original["attachments"])
+
+    # The GPS original reached the coordinator as evidence, matching its recorded hash.
+    store = Store(Config(data_dir=coordinator))
+    store.unlock(PASSPHRASE)
+    conn = store.connect()
+    row = conn.execute("SELECT * FROM attachments WHERE name = 'фото.jpg'").fetchone()
+    from app.attachments import read_chunks
+
+    original = b"".join(read_chunks(store.config, row["original_file"], row["original_key"]))
+    assert original == jpeg and hashlib.sha256(original).hexdigest() == row["original_sha256"]
+    conn.close()
+    store.lock()
+
+    # Importing again changes nothing.
+    before = snapshot(coordinator)
+    again = run("import", *map(str, bundles), "--data", str(coordinator))
+    assert again.exit_code == 0 and again.stdout.count("already imported") == 4
+    assert snapshot(coordinator)[1] == before[1]
+    assert len(listing(coordinator)) == len(field_reports)
+
+
+def test_gap_is_reported(world: dict[str, Path]) -> None:
+    tmp = world["tmp"]
+    for n in (1, 2, 3):
+        write_report(world["f1"], f"Отчёт {n}", [])
+        assert export(world["f1"], tmp / f"b{n}.age").exit_code == 0
+    result = run("import", str(tmp / "b1.age"), str(tmp / "b3.age"), "--data", str(world["c1"]))
+    assert result.exit_code == 0
+    assert "missing bundles" in result.stdout and ": 2" in result.stdout
+
+
+def test_tampered_bundle_is_refused_and_store_unchanged(world: dict[str, Path]) -> None:
+    tmp = world["tmp"]
+    write_report(world["f1"], "Пытки в ИВС", [(b"x" * 100_000, "med.pdf")])
+    good = tmp / "good.age"
+    assert export(world["f1"], good).exit_code == 0
+    data = bytearray(good.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    bad = tmp / "bad.age"
+    bad.write_bytes(bytes(data))
+    before = snapshot(world["c1"])
+    result = run("import", str(bad), "--data", str(world["c1"]))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {bad}:")
+    assert snapshot(world["c1"]) == before
+    assert list((world["c1"] / "spool").iterdir()) == []
+    truncated = tmp / "truncated.age"
+    truncated.write_bytes(good.read_bytes()[:-100])
+    assert run("import", str(truncated), "--data", str(world["c1"])).exit_code == 1
+    assert snapshot(world["c1"]) == before
+    assert run("import", str(good), "--data", str(world["c1"])).exit_code == 0
+
+
+def test_wrong_identity_and_unknown_format(world: dict[str, Path], tmp_path: Path) -> None:
+    write_report(world["f1"], "Отчёт", [])
+    bundle = world["tmp"] / "b.age"
+    assert export(world["f1"], bundle).exit_code == 0
+    stranger = tmp_path / "stranger"
+    init(stranger, "coordinator")
+    result = run("import", str(bundle), "--data", str(stranger))
+    assert result.exit_code == 1 and str(bundle) in result.stderr
+    junk = tmp_path / "junk.age"
+    junk.write_bytes(b"this is not a bundle at all\n")
+    result = run("import", str(junk), "--data", str(world["c1"]))
+    assert result.exit_code == 1 and result.stderr.startswith(f"error: {junk}:")
+
+
+def test_edited_report_becomes_a_new_revision(world: dict[str, Path]) -> None:
+    tmp = world["tmp"]
+    write_report(world["f1"], "Первая версия", [])
+    assert export(world["f1"], tmp / "1.age").exit_code == 0
+    store = Store(Config(data_dir=world["f1"]))
+    store.unlock(PASSPHRASE)
+    conn = store.connect()
+    from app import reports
+
+    row = conn.execute("SELECT * FROM reports").fetchone()
+    body = reports.body_of(row) | {"title": "Вторая версия"}
+    reports.update(conn, row["id"], body)
+    conn.commit()
+    conn.close()
+    store.lock()
+    assert export(world["f1"], tmp / "2.age").exit_code == 0
+    assert run("import", str(tmp / "1.age"), str(tmp / "2.age"), "--data", str(world["c1"])).exit_code == 0
+    [latest] = listing(world["c1"])
+    assert latest["title"] == "Вторая версия" and latest["revision"] == 2
+
+
+def test_purge_leaves_nothing_of_exported_reports(world: dict[str, Path]) -> None:
+    write_report(world["f1"], "Удалить после экспорта", [(_jpeg_with_gps(), "a.jpg"), (b"doc", "b.txt")])
+    assert list((world["f1"] / "files").iterdir())
+    result = export(world["f1"], world["tmp"] / "p.age", "--purge")
+    assert result.exit_code == 0 and result.stdout.strip().splitlines()[-1] == "1"
+    assert listing(world["f1"]) == []
+    assert list((world["f1"] / "files").iterdir()) == []
+    assert run("import", str(world["tmp"] / "p.age"), "--data", str(world["c1"])).exit_code == 0
+    assert [r["title"] for r in listing(world["c1"])] == ["Удалить после экспорта"]
+
+
+def test_export_needs_recipients_and_leaves_no_partial_file(tmp_path: Path) -> None:
+    init(tmp_path / "f", "field")
+    out = tmp_path / "usb" / "b.age"
+    result = export(tmp_path / "f", out)
+    assert result.exit_code == 1 and "recipients" in result.stderr
+    assert not out.exists()
+    assert not out.parent.exists() or not any(out.parent.iterdir())
+
+
+def test_export_write_failure_leaves_reports_unexported(world: dict[str, Path], tmp_path: Path) -> None:
+    write_report(world["f1"], "Отчёт", [])
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the folder should be")
+    result = export(world["f1"], blocked / "b.age")
+    assert result.exit_code == 1 and result.stderr.startswith("error:")
+    assert listing(world["f1"])[0]["status"] == "draft"
+
+
+def test_training_and_real_never_mix(world: dict[str, Path]) -> None:
+    from app import training
+
+    store = Store(Config(data_dir=world["f1"]))
+    store.unlock(PASSPHRASE)
+    conn = store.connect()
+    training.set_mode(conn, training.TRAINING)
+    conn.close()
+    store.lock()
+    write_report(world["f1"], "Учебный отчёт", [])
+    assert export(world["f1"], world["tmp"] / "t.age").exit_code == 0
+    before = snapshot(world["c1"])
+    result = run("import", str(world["tmp"] / "t.age"), "--data", str(world["c1"]))
+    assert result.exit_code == 1 and "training" in result.stderr
+    assert snapshot(world["c1"]) == before
+
+
+def test_inbox_mode_seals_public_submissions(world: dict[str, Path]) -> None:
+    f1 = world["f1"]
+    store = Store(Config(data_dir=f1))
+    store.unlock(PASSPHRASE)
+    conn = store.connect()
+    from app import inbox
+
+    inbox.set_enabled(conn, True)
+    conn.close()
+    client = create_public_app(store.config, store, {"TESTING": True}).test_client()
+    form = report_form(title="Сообщение через onion",
+                       attachments=[(io.BytesIO(_jpeg_with_gps()), "улика.jpg")])
+    form["csrf_token"] = csrf_token(client, "/")
+    form["save"] = "1"
+    assert client.post("/", data=form, content_type="multipart/form-data").status_code == 303
+    conn = store.connect()
+    assert conn.execute("SELECT count(*) FROM reports").fetchone()[0] == 0
+    assert inbox.counts(conn) == (1, 1)
+    # The device cannot read its own sealed copy: no identity here, only recipients.
+    conn.close()
+    store.lock()
+    raw = b"".join(p.read_bytes() for p in (f1 / "files").iterdir())
+    assert "onion".encode() not in raw and b"age-encryption.org/v1" in raw
+    assert export(f1, world["tmp"] / "inbox.age").stdout.strip().splitlines()[-1] == "1"
+    assert run("import", str(world["tmp"] / "inbox.age"), "--data", str(world["c1"])).exit_code == 0
+    [report] = listing(world["c1"])
+    assert report["title"] == "Сообщение через onion" and report["origin"] == "public"
+    assert report["attachments"][0]["metadata_removed"] is True
