@@ -98,11 +98,11 @@ def _register_errors(app: Flask) -> None:
 
 def create_operator_app(config: Config | None = None, store: Store | None = None,
                         test_config: dict[str, Any] | None = None) -> Flask:
-    from . import auth, desk, exchange, settings
+    from . import auth, desk, exchange, onion_page, settings
 
     app = _base_app("operator", config, store, test_config)
     auth.init_app(app)
-    for blueprint in (auth.bp, desk.bp, settings.bp, exchange.bp):
+    for blueprint in (auth.bp, desk.bp, settings.bp, exchange.bp, onion_page.bp):
         app.register_blueprint(blueprint)
     return app
 
