@@ -113,8 +113,9 @@ def decrypt_stream(src: BinaryIO, key: bytes) -> Iterator[bytes]:
         _check_length(sealed, counter, last)
         plaintext = _try_open(aead, sealed, counter, last)
         if plaintext is None:
-            yield from _diagnose(aead, sealed, counter, last)
-        yield plaintext  # type: ignore[misc]
+            yield from _diagnose(aead, sealed, counter, last)  # always raises
+            return
+        yield plaintext
         if last:
             return
         counter += 1

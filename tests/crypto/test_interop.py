@@ -18,8 +18,10 @@ from types import ModuleType
 from typing import BinaryIO
 
 import pytest
+from bundle_helpers import DEVICE, entry
 
 from crypto.age import decrypt, decrypt_with_passphrase, encrypt, encrypt_with_passphrase
+from crypto.bundle import seal_bundle
 from crypto.keys import X25519Identity, generate_x25519_identity, parse_identities
 
 CHUNK = 64 * 1024
@@ -101,6 +103,32 @@ def test_age_keygen_identity_file(age_bin: str, tmp_path: Path) -> None:
     text = subprocess.run([str(keygen)], capture_output=True, check=True, text=True).stdout
     ids = parse_identities(text)
     assert f"# public key: {ids[0].recipient()}" in text
+
+
+def sealed_bundle(ids: list[X25519Identity]) -> bytes:
+    out = io.BytesIO()
+    seal_bundle(out, [i.recipient() for i in ids], DEVICE, 1, [entry("a.txt", b"hello")], {})
+    return out.getvalue()
+
+
+def test_age_reads_our_bundle(age_bin: str, tmp_path: Path) -> None:
+    """Auditors can check a bundle's outer layer with the reference tool."""
+    ids = identities(2)
+    keyfile = identity_file(tmp_path, ids[1:])
+    out = subprocess.run(
+        [age_bin, "-d", "-i", str(keyfile)],
+        input=sealed_bundle(ids),
+        capture_output=True,
+        check=True,
+    )
+    assert out.stdout.startswith(b"kuager-bundle/v1\n")
+    assert out.stdout.endswith(b"hello")
+
+
+def test_pyrage_reads_our_bundle(pyrage: ModuleType) -> None:
+    ids = identities(1)
+    plain = pyrage.decrypt(sealed_bundle(ids), [pyrage.x25519.Identity.from_str(str(ids[0]))])
+    assert plain.startswith(b"kuager-bundle/v1\n")
 
 
 @pytest.mark.parametrize("size", SIZES)
