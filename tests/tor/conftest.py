@@ -4,6 +4,7 @@ has only loopback: nothing can reach the public Tor network or any outside addre
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,6 +44,7 @@ def netns() -> Iterator[Netns]:
     namespace = Netns(work)
     yield namespace
     namespace.close()
+    shutil.rmtree(work, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -59,3 +61,4 @@ def tor_testnet(netns: Netns) -> Iterator[TorTestNet]:
         yield net
     finally:
         net.stop()
+        shutil.rmtree(work, ignore_errors=True)

@@ -7,6 +7,7 @@ test process talks to the client tor through its unix sockets only.
 from __future__ import annotations
 
 import base64
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -58,9 +59,11 @@ def standin(netns: Netns) -> Iterator[int]:
 
 
 @pytest.fixture
-def short_dir() -> Path:
+def short_dir() -> Iterator[Path]:
     """Under /tmp: tor's unix control socket path must stay short."""
-    return Path(tempfile.mkdtemp(prefix="kuager-e2e-"))
+    path = Path(tempfile.mkdtemp(prefix="kuager-e2e-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _service(netns: Netns, net: TorTestNet, data_dir: Path,

@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -44,12 +45,13 @@ def run_kuager(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def cli_store() -> Path:
+def cli_store() -> Iterator[Path]:
     """A field store under /tmp (tor's control socket path inside it must stay short)."""
     data = Path(tempfile.mkdtemp(prefix="kuager-st-")) / "s"
     result = run_kuager("--data", str(data), "init", "--role", "field", stdin=PASSPHRASE + "\n")
     assert result.returncode == 0, result.stderr
-    return data
+    yield data
+    shutil.rmtree(data.parent, ignore_errors=True)
 
 
 def start_serve(store: Path, netns: Netns, net: TorTestNet) -> subprocess.Popen[str]:
