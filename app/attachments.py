@@ -32,6 +32,8 @@ from .timeutil import utc_now
 
 #: Images up to this size are cleaned in memory; larger ones are stored unchanged and flagged.
 CLEAN_MAX_BYTES = 128 * 1024 * 1024
+#: Nor is a picture decoded past this many pixels (a few KB of PNG can claim gigabytes).
+CLEAN_MAX_PIXELS = 100_000_000
 
 _FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 _SAVE_OPTIONS: dict[str, dict[str, object]] = {
@@ -79,6 +81,8 @@ def clean_image(data: bytes, fmt: str) -> bytes:
     with Image.open(io.BytesIO(data)) as source:
         if source.format != fmt:
             raise UnidentifiedImageError("content does not match its signature")
+        if source.width * source.height > CLEAN_MAX_PIXELS:
+            raise ValueError("too many pixels to decode safely")
         upright = ImageOps.exif_transpose(source)
         pixels = upright.convert("RGBA") if upright.mode in ("P", "PA") else upright
         if fmt == "JPEG" and pixels.mode not in ("RGB", "L", "CMYK"):
