@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import BinaryIO
 
 from crypto import _hybrid, _scrypt, _x25519
+from crypto._armor import sniff
 from crypto._chunkio import ChunkReader
 from crypto._header import (
     FILE_KEY_SIZE,
@@ -107,7 +108,10 @@ class Decryption:
     ``identity`` is the identity that unwrapped the file key; ``stanzas`` the header's
     recipient stanzas (for callers that check who else can read the file)."""
 
-    def __init__(self, src: BinaryIO, identities: Sequence[Identity]) -> None:
+    def __init__(
+        self, src: BinaryIO, identities: Sequence[Identity], armored: bool | None = None
+    ) -> None:
+        src = sniff(src, armored)
         stanzas, header, mac = parse_header(src)
         _check_stanzas(stanzas, identities)
         self.stanzas = stanzas
@@ -151,9 +155,13 @@ def _unwrap(stanzas: list[Stanza], identities: Sequence[Identity]) -> tuple[Iden
     raise NoIdentityMatch("none of the given keys can open this file (wrong recipient?)")
 
 
-def decrypt(src: BinaryIO, identities: Sequence[Identity]) -> Decryption:
-    """Open an age file: raises at once for header problems, lazily for the payload."""
-    return Decryption(src, identities)
+def decrypt(
+    src: BinaryIO, identities: Sequence[Identity], *, armored: bool | None = None
+) -> Decryption:
+    """Open an age file: raises at once for header problems, lazily for the payload.
+
+    ``armored``: None detects ASCII armor, True requires it, False refuses it."""
+    return Decryption(src, identities, armored)
 
 
 def decrypt_with_passphrase(

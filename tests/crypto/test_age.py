@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import io
 import os
 
@@ -107,3 +108,44 @@ def test_unsealed_on_exception() -> None:
         fail()
     with pytest.raises(TruncatedPayload):
         decrypt_bytes(out.getvalue(), [identity])
+
+
+class Pipe(io.RawIOBase):
+    """A non-seekable stream, like stdin or a socket."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__()
+        self._src = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        return self._src.readinto(buffer)
+
+
+def armor(data: bytes, eol: bytes = b"\n") -> bytes:
+    text = base64.b64encode(data)
+    lines = [text[i : i + 64] for i in range(0, len(text), 64)]
+    body = [b"-----BEGIN AGE ENCRYPTED FILE-----", *lines, b"-----END AGE ENCRYPTED FILE-----"]
+    return eol.join(body) + eol
+
+
+@pytest.mark.parametrize("size", [0, 47, 48, CHUNK + 1])
+@pytest.mark.parametrize("eol", [b"\n", b"\r\n"])
+@pytest.mark.parametrize("pipe", [False, True])
+def test_armored_and_piped_input(size: int, eol: bytes, pipe: bool) -> None:
+    identity, data = generate_x25519_identity(), os.urandom(size)
+    sealed = encrypt_bytes(data, [identity.recipient()])
+    for blob in (sealed, b"\n \t" + armor(sealed, eol) + b"\r\n  "):
+        src = io.BufferedReader(Pipe(blob)) if pipe else io.BytesIO(blob)
+        assert b"".join(decrypt(src, [identity])) == data
+
+
+def test_armor_required_or_refused() -> None:
+    identity = generate_x25519_identity()
+    sealed = encrypt_bytes(b"x", [identity.recipient()])
+    with pytest.raises(ArmorError):
+        decrypt(io.BytesIO(sealed), [identity], armored=True)
+    with pytest.raises(ArmorError):
+        decrypt(io.BytesIO(armor(sealed)), [identity], armored=False)

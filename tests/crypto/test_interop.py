@@ -96,6 +96,15 @@ def test_we_decrypt_age(age_bin: str, size: int, count: int) -> None:
     assert our_decrypt(out.stdout, ids[-1:]) == data
 
 
+@pytest.mark.parametrize("size", [0, CHUNK + 1])
+def test_we_decrypt_age_armor(age_bin: str, size: int) -> None:
+    data, ids = os.urandom(size), identities(1)
+    args = [age_bin, "-e", "-a", "-r", str(ids[0].recipient())]
+    out = subprocess.run(args, input=data, capture_output=True, check=True)
+    assert out.stdout.startswith(b"-----BEGIN AGE ENCRYPTED FILE-----")
+    assert our_decrypt(out.stdout, ids) == data
+
+
 def test_age_keygen_identity_file(age_bin: str, tmp_path: Path) -> None:
     keygen = shutil.which("age-keygen")
     if keygen is None:
