@@ -17,7 +17,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from crypto.device import device_id_for, fingerprint_for
-from crypto.errors import ManifestError, UnsafeEntryName, UnsupportedBundleVersion
+from crypto.errors import (
+    KeyFormatError,
+    ManifestError,
+    UnsafeEntryName,
+    UnsupportedBundleVersion,
+)
+from crypto.keys import parse_recipient
 
 FORMAT = "kuager-bundle/v1"
 MAX_MANIFEST = 1 << 20
@@ -186,6 +192,12 @@ def _recipients(value: object) -> tuple[str, ...]:
         raise ManifestError("manifest recipients must list 1 to 64 recipients")
     if not all(isinstance(r, str) for r in value) or len(set(value)) != len(value):
         raise ManifestError("manifest recipients must be unique strings")
+    try:
+        parsed = [parse_recipient(r) for r in value]
+    except KeyFormatError:
+        raise ManifestError("manifest lists a recipient that is not an age public key") from None
+    if [str(r) for r in parsed] != value:
+        raise ManifestError("manifest recipients are not in canonical form")
     return tuple(value)
 
 

@@ -243,15 +243,18 @@ def test_unsupported_magic() -> None:
         {"recipients": []},
         {"meta": []},
         {"extra": 1},
+        {"recipients": ["age1notakey"]},
+        {"recipients": [7]},
+        {"recipients": ["AGE1QQQQ"]},
         {"device": {"id": "0" * 32, "public_key": "AAAA"}},
     ],
 )
-def test_malformedmake_manifest(changes: dict[str, object]) -> None:
+def test_malformed_manifest(changes: dict[str, object]) -> None:
     with pytest.raises(ManifestError):
         open_bytes(forge(make_manifest(**changes), tail=b"x"), [ALICE])
 
 
-def test_non_canonicalmake_manifest() -> None:
+def test_non_canonical_manifest() -> None:
     body = make_manifest().replace(b'"created":0', b'"created": 0')
     with pytest.raises(ManifestError, match="canonical"):
         open_bytes(forge(body, tail=b"x"), [ALICE])
