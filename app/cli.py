@@ -25,6 +25,7 @@ from . import keyring, passphrase, reports
 from .cli_i18n import cli_gettext as _
 from .cli_i18n import set_language
 from .config import ConfigError, load_config
+from .onion import OnionError
 from .store import Store, StoreError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -45,7 +46,7 @@ def _fail_cleanly(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (UserError, StoreError, CryptoError, ConfigError) as exc:
+        except (UserError, StoreError, CryptoError, ConfigError, OnionError) as exc:
             _die(str(exc))
         except OSError as exc:
             _die(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))

@@ -93,7 +93,13 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
         service = None
         urls = [listener.url() for listener in listeners]
         if onion:
-            service, address = _start_onion(store, listeners[1].port, tor_config)
+            try:
+                service, address = _start_onion(store, listeners[1].port, tor_config)
+            except BaseException:
+                for listener in listeners:
+                    listener.stop()
+                store.lock()
+                raise
             operator.app.config["KUAGER_ONION_ADDRESS"] = address
             urls.append(f"http://{address}/")
         for url in urls:

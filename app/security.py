@@ -31,8 +31,6 @@ SECURITY_HEADERS = {
 def add_security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers[name] = value
-    # Our server software and version are nobody's business.
-    response.headers.pop("Server", None)
     return response
 
 
