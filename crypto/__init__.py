@@ -15,7 +15,7 @@ from crypto.age import (
     encrypt_with_passphrase,
 )
 from crypto.blob import BlobReader, BlobWriter, iter_blob, new_file_key
-from crypto.bundle import BundleEntry, open_bundle, seal_bundle
+from crypto.bundle import BundleEntry, Writable, open_bundle, seal_bundle
 from crypto.device import DeviceKey, device_id_for, fingerprint_for
 from crypto.errors import (
     ArmorError,
@@ -99,6 +99,7 @@ __all__ = [
     "UnsupportedBundleVersion",
     "UnsupportedVersion",
     "WorkFactorTooHigh",
+    "Writable",
     "WrongPassphrase",
     "X25519Identity",
     "X25519Recipient",

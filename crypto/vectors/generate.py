@@ -124,77 +124,115 @@ def _flip(data: bytes, offset: int) -> bytes:
     return bytes(flipped)
 
 
-def _cases() -> Iterator[tuple[str, str, bytes, str, dict[str, bytes]]]:
-    """(name, expect, bundle, comment, entries-on-success)."""
+Case = tuple[str, str, bytes, str, dict[str, bytes]]  # name, expect, bundle, comment, entries
+
+
+def _sealed_cases() -> list[Case]:
+    """Bundles from the real sealer, then damaged in transit."""
     one, photo = {"report.json": REPORT}, {"report.json": REPORT, "photo.jpg": PHOTO}
-    yield "success_one_entry", "success", _seal(one), "", one
-    yield "success_no_entries", "success", _seal({}), "a bundle may carry no entries", {}
-    yield "success_multi_chunk", "success", _seal(photo), "entry spans two chunks", photo
-    yield (
-        "success_two_recipients",
-        "success",
-        _seal(one, [DEPUTY, COORDINATOR]),
-        "opened by the second recipient",
-        one,
-    )
-    yield "no_match", "no match", _seal(one, [OUTSIDER]), "sealed to someone else", {}
     sealed = _seal(photo)
-    header_end = sealed.index(b"\n", sealed.index(b"\n---") + 1) + 1
     mac_at = sealed.index(b"\n--- ") + 5
-    other = b"B" if sealed[mac_at : mac_at + 1] == b"A" else b"A"
-    yield (
-        "hmac_wrong_mac",
-        "HMAC failure",
-        sealed[:mac_at] + other + sealed[mac_at + 1 :],
-        "the header MAC is valid base64 but wrong",
-        {},
-    )
-    body = header_end + 16
-    yield (
-        "payload_truncated_at_chunk",
-        "payload failure",
-        sealed[: body + 65552],
-        "cut after the first full chunk",
-        {},
-    )
-    yield "payload_flipped_bit", "payload failure", _flip(sealed, body + 100), "", {}
+    body = sealed.index(b"\n", mac_at) + 1 + 16
+    wrong_mac = sealed[:mac_at] + (b"B" if sealed[mac_at] == ord("A") else b"A")
+    return [
+        ("success_one_entry", "success", _seal(one), "", one),
+        ("success_no_entries", "success", _seal({}), "a bundle may carry no entries", {}),
+        ("success_multi_chunk", "success", sealed, "entry spans two chunks", photo),
+        (
+            "success_two_recipients",
+            "success",
+            _seal(one, [DEPUTY, COORDINATOR]),
+            "opened by the second recipient",
+            one,
+        ),
+        ("no_match", "no match", _seal(one, [OUTSIDER]), "sealed to someone else", {}),
+        (
+            "hmac_wrong_mac",
+            "HMAC failure",
+            wrong_mac + sealed[mac_at + 1 :],
+            "the header MAC is valid base64 but wrong",
+            {},
+        ),
+        (
+            "payload_truncated_at_chunk",
+            "payload failure",
+            sealed[: body + 65552],
+            "cut after the first full chunk",
+            {},
+        ),
+        ("payload_flipped_bit", "payload failure", _flip(sealed, body + 100), "", {}),
+    ]
+
+
+def _forged_cases() -> list[Case]:
+    """Correctly encrypted bundles around a bad manifest or bad content (an insider)."""
     manifest = _canonical(_manifest())
-    yield (
-        "bad_signature",
-        "bad signature",
-        _forge(manifest, signer=OTHER_DEVICE),
-        "signed by another device than the one named",
-        {},
-    )
-    yield (
-        "unsupported_version",
-        "unsupported version",
-        _forge(_canonical(_manifest(format="kuager-bundle/v2"))),
-        "",
-        {},
-    )
-    yield (
-        "unsupported_magic",
-        "unsupported version",
-        _forge(manifest, magic=b"kuager-bundle/v2\n"),
-        "",
-        {},
-    )
-    yield (
-        "manifest_not_canonical",
-        "manifest failure",
-        _forge(manifest.replace(b'"sequence":42', b'"sequence": 42')),
-        "extra space",
-        {},
-    )
     forged_id = _manifest(device={"id": "0" * 32, "public_key": _public_b64()})
-    yield (
-        "manifest_device_id_mismatch",
-        "manifest failure",
-        _forge(_canonical(forged_id)),
-        "device id not derived from the public key",
-        {},
-    )
+    huge = [{"name": "big", "sha256": "00" * 32, "size": 2**41}]
+    return [
+        (
+            "bad_signature",
+            "bad signature",
+            _forge(manifest, signer=OTHER_DEVICE),
+            "signed by another device than the one named",
+            {},
+        ),
+        (
+            "unsupported_version",
+            "unsupported version",
+            _forge(_canonical(_manifest(format="kuager-bundle/v2"))),
+            "",
+            {},
+        ),
+        (
+            "unsupported_magic",
+            "unsupported version",
+            _forge(manifest, magic=b"kuager-bundle/v2\n"),
+            "",
+            {},
+        ),
+        (
+            "manifest_not_canonical",
+            "manifest failure",
+            _forge(manifest.replace(b'"sequence":42', b'"sequence": 42')),
+            "extra space",
+            {},
+        ),
+        (
+            "manifest_device_id_mismatch",
+            "manifest failure",
+            _forge(_canonical(forged_id)),
+            "device id not derived from the public key",
+            {},
+        ),
+        (
+            "hostile_size",
+            "manifest failure",
+            _forge(_canonical(_manifest(entries=huge))),
+            "entry of 2 TiB",
+            {},
+        ),
+        (
+            "content_hash_mismatch",
+            "content mismatch",
+            _forge(manifest, tail=REPORT.upper()),
+            "",
+            {},
+        ),
+        ("content_short", "content mismatch", _forge(manifest, tail=REPORT[:-1]), "", {}),
+        ("content_trailing", "content mismatch", _forge(manifest, tail=REPORT + b"!"), "", {}),
+        (
+            "recipient_mismatch",
+            "recipient mismatch",
+            _forge(manifest, to=DEPUTY),
+            "re-encrypted to a key the signed manifest does not list",
+            {},
+        ),
+    ]
+
+
+def _name_cases() -> list[Case]:
+    cases: list[Case] = []
     for label, name in [
         ("dotdot", ".."),
         ("slash", "a/b"),
@@ -205,38 +243,13 @@ def _cases() -> Iterator[tuple[str, str, bytes, str, dict[str, bytes]]]:
         entries = [
             {"name": name, "sha256": hashlib.sha256(REPORT).hexdigest(), "size": len(REPORT)}
         ]
-        yield (
-            f"unsafe_name_{label}",
-            "unsafe name",
-            _forge(_canonical(_manifest(entries=entries))),
-            f"entry name {name!r}",
-            {},
-        )
-    yield (
-        "hostile_size",
-        "manifest failure",
-        _forge(
-            _canonical(_manifest(entries=[{"name": "big", "sha256": "00" * 32, "size": 2**41}]))
-        ),
-        "entry of 2 TiB",
-        {},
-    )
-    yield (
-        "content_hash_mismatch",
-        "content mismatch",
-        _forge(manifest, tail=REPORT.upper()),
-        "",
-        {},
-    )
-    yield "content_short", "content mismatch", _forge(manifest, tail=REPORT[:-1]), "", {}
-    yield "content_trailing", "content mismatch", _forge(manifest, tail=REPORT + b"!"), "", {}
-    yield (
-        "recipient_mismatch",
-        "recipient mismatch",
-        _forge(manifest, to=DEPUTY),
-        "re-encrypted to a key the signed manifest does not list",
-        {},
-    )
+        bundle = _forge(_canonical(_manifest(entries=entries)))
+        cases.append((f"unsafe_name_{label}", "unsafe name", bundle, f"entry name {name!r}", {}))
+    return cases
+
+
+def _cases() -> list[Case]:
+    return _sealed_cases() + _forged_cases() + _name_cases()
 
 
 def build_vectors() -> dict[str, bytes]:
