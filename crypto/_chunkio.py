@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
-from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator
 
 from crypto.errors import ContentMismatch
 
@@ -64,56 +62,3 @@ class ExactReader:
 
     def at_end(self) -> bool:
         return not self._fill()
-
-
-BATCH_SIZE = 1 << 20
-
-
-def _immutable(chunk: bytes | memoryview) -> bytes:
-    if isinstance(chunk, bytes):
-        return chunk
-    if isinstance(chunk.obj, bytes) and chunk.nbytes == len(chunk.obj):
-        return chunk.obj  # a whole view of immutable bytes: no copy needed
-    return chunk.tobytes()  # the producer may reuse this buffer
-
-
-def rebatch(chunks: Iterable[bytes | memoryview], size: int = BATCH_SIZE) -> Iterator[bytes]:
-    """Regroup chunks into immutable ``bytes`` of about ``size``, copying at most once:
-    fewer, larger calls, and safe to hand to another thread."""
-    parts: list[bytes] = []
-    total = 0
-    for chunk in chunks:
-        part = _immutable(chunk)
-        if not parts and len(part) >= size:
-            yield part
-            continue
-        parts.append(part)
-        total += len(part)
-        if total >= size:
-            yield b"".join(parts)
-            parts, total = [], 0
-    if parts:
-        yield b"".join(parts)
-
-
-class ParallelSha256:
-    """SHA-256 on a helper thread so hashing overlaps encryption or decryption (both
-    release the GIL); at most one batch is hashed at a time, in order."""
-
-    def __init__(self, pool: ThreadPoolExecutor) -> None:
-        self._digest = hashlib.sha256()
-        self._pool = pool
-        self._pending: Future[None] | None = None
-
-    def update(self, data: bytes) -> None:
-        self._wait()
-        self._pending = self._pool.submit(self._digest.update, data)
-
-    def _wait(self) -> None:
-        if self._pending is not None:
-            self._pending.result()
-            self._pending = None
-
-    def digest(self) -> bytes:
-        self._wait()
-        return self._digest.digest()

@@ -7,10 +7,10 @@ the bundle (replay across bundles is the caller's sequence check, FORMAT.md sect
 
 from __future__ import annotations
 
+import hashlib
 import os
 import struct
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,7 +19,7 @@ from typing import Any, BinaryIO, Protocol
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from crypto import _x25519
-from crypto._chunkio import ExactReader, ParallelSha256, rebatch
+from crypto._chunkio import ExactReader
 from crypto._header import FILE_KEY_SIZE, Stanza
 from crypto._manifest import (
     MAX_MANIFEST,
@@ -127,9 +127,8 @@ def _seal_bundle_from_parts(  # noqa: PLR0917  (mirrors seal_bundle)
     writer = _encrypt_from_parts(dst, stanzas, file_key, nonce)
     writer.write(MAGIC + struct.pack(">I", len(body)) + body)
     writer.write(device.sign(SIGNATURE_LABEL, body))
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
-        for entry in entries:
-            _write_entry(writer, entry, pool)
+    for entry in entries:
+        _write_entry(writer, entry)
     writer.close()
     return manifest
 
@@ -155,14 +154,14 @@ def _stanzas(
     ]
 
 
-def _write_entry(writer: AgeWriter, entry: BundleEntry, pool: ThreadPoolExecutor) -> None:
-    digest, written = ParallelSha256(pool), 0
-    for batch in rebatch(entry.open()):
-        written += len(batch)
+def _write_entry(writer: AgeWriter, entry: BundleEntry) -> None:
+    digest, written = hashlib.sha256(), 0
+    for chunk in entry.open():
+        written += len(chunk)
         if written > entry.size:
             raise ContentMismatch(f"entry {entry.name!r} is longer than its declared size")
-        digest.update(batch)
-        writer.write(batch)
+        digest.update(chunk)
+        writer.write(chunk)
     if written != entry.size or digest.digest() != entry.sha256:
         raise ContentMismatch(f"entry {entry.name!r} does not match its size or SHA-256")
 
@@ -190,9 +189,8 @@ def open_bundle(
     plain = ExactReader(iter(decryption))
     manifest = _read_manifest(plain)
     _check_recipients(manifest, decryption.identity, decryption.stanzas)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
-        for entry in manifest.entries:
-            _read_entry(plain, entry, sink, pool)
+    for entry in manifest.entries:
+        _read_entry(plain, entry, sink)
     if not plain.at_end():
         raise ContentMismatch("the bundle holds more content than the manifest lists")
     return manifest
@@ -230,12 +228,19 @@ def _read_entry(
     plain: ExactReader,
     entry: ManifestEntry,
     sink: Callable[[ManifestEntry], AbstractContextManager[Writable]],
-    pool: ThreadPoolExecutor,
 ) -> None:
-    digest = ParallelSha256(pool)
+    digest = hashlib.sha256()
     with sink(entry) as out:
-        for batch in rebatch(plain.stream(entry.size)):
-            digest.update(batch)  # hashed while the next batch is decrypted
-            out.write(batch)
+        for part in plain.stream(entry.size):
+            digest.update(part)
+            out.write(_as_bytes(part))
     if digest.digest() != entry.sha256:
         raise ContentMismatch(f"entry {entry.name!r} does not match its SHA-256")
+
+
+def _as_bytes(part: memoryview) -> bytes:
+    """The chunk itself when ``part`` views all of an immutable chunk (no copy)."""
+    whole = part.obj
+    if isinstance(whole, bytes) and len(whole) == part.nbytes:
+        return whole
+    return part.tobytes()
