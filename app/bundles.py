@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import json
 import os
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,15 +111,21 @@ def _inbox_entries(conn: sqlcipher3.Connection, cfg: Config) -> tuple[list[Bundl
     return entries, ids
 
 
-class _HashingWriter:
-    """Counts and hashes what goes to the file, to compare with a read-back from disk."""
+class _CheckedWriter:
+    """Counts and checksums what goes to the file, to compare with a read-back from disk.
+
+    CRC-32 and length, not a cryptographic hash: this catches a failing disk or USB stick
+    before the originals are purged; tampering is caught by the bundle's own AEAD and
+    signature at import. (SHA-256 here cost a third of the export's time.)
+    """
 
     def __init__(self, fh: Any, progress: Progress) -> None:
         self.fh, self.progress = fh, progress
-        self.digest = hashlib.sha256()
+        self.crc, self.size = 0, 0
 
     def write(self, data: Any) -> int:
-        self.digest.update(data)
+        self.crc = zlib.crc32(data, self.crc)
+        self.size += len(data)
         self.progress.add(len(data))
         return self.fh.write(data)
 
@@ -126,28 +133,28 @@ class _HashingWriter:
         self.fh.flush()
 
 
-def _read_back_matches(path: Path, expected: bytes) -> bool:
+def _read_back_matches(path: Path, writer: _CheckedWriter) -> bool:
     with open(path, "rb") as fh:
         with contextlib.suppress(AttributeError, OSError):
             os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)  # read the disk, not the cache
-        digest = hashlib.sha256()
+        crc, size = 0, 0
         while chunk := fh.read(_READ):
-            digest.update(chunk)
-    return digest.digest() == expected
+            crc = zlib.crc32(chunk, crc)
+            size += len(chunk)
+    return (crc, size) == (writer.crc, writer.size)
 
 
-def _write_bundle(out: Path, seal: Any, progress: Progress) -> bytes:
+def _write_bundle(out: Path, seal: Any, progress: Progress) -> None:
     """Write via ``seal(fileobj)`` to a temporary name, fsync, read back, rename."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{random_name()}.part"
     try:
         with open(tmp, "xb") as fh:
-            writer = _HashingWriter(fh, progress)
+            writer = _CheckedWriter(fh, progress)
             seal(writer)
             fh.flush()
             os.fsync(fh.fileno())
-        digest = writer.digest.digest()
-        if not _read_back_matches(tmp, digest):
+        if not _read_back_matches(tmp, writer):
             raise StoreError(_("the bundle read back from %(path)s differs from what was written "
                                "(failing disk or USB stick?)", path=out))
         os.replace(tmp, out)
@@ -155,7 +162,6 @@ def _write_bundle(out: Path, seal: Any, progress: Progress) -> bytes:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return digest
 
 
 def export_bundle(store: Store, out: Path, *, purge: bool = False,
@@ -178,9 +184,9 @@ def export_bundle(store: Store, out: Path, *, purge: bool = False,
         bundle_meta = {"kind": BUNDLE_KIND, "store": training.mode(conn),
                        "reports": len(rows), "inbox": len(inbox_ids)}
         key = device.key(conn)
-        digest = _write_bundle(out, lambda fh: seal_bundle(fh, recipients, key, sequence, entries,
-                                                           bundle_meta), progress)
-        _mark_exported(conn, rows, inbox_ids, sequence, digest, key.device_id)
+        _write_bundle(out, lambda fh: seal_bundle(fh, recipients, key, sequence, entries,
+                                                  bundle_meta), progress)
+        _mark_exported(conn, rows, inbox_ids, sequence, key.device_id)
         conn.commit()
         progress.finish()
         if purge:
@@ -195,9 +201,9 @@ def export_bundle(store: Store, out: Path, *, purge: bool = False,
 
 
 def _mark_exported(conn: sqlcipher3.Connection, rows: list[sqlcipher3.Row], inbox_ids: list[str],
-                   sequence: int, digest: bytes, device_id: str) -> None:
-    conn.execute("INSERT INTO exports(sequence, created_at, report_count, bundle_sha256)"
-                 " VALUES (?,?,?,?)", (sequence, utc_now(), len(rows) + len(inbox_ids), digest.hex()))
+                   sequence: int, device_id: str) -> None:
+    conn.execute("INSERT INTO exports(sequence, created_at, report_count) VALUES (?,?,?)",
+                 (sequence, utc_now(), len(rows) + len(inbox_ids)))
     for row in rows:
         conn.execute("UPDATE reports SET status = 'exported', exported_in = ? WHERE id = ?",
                      (sequence, row["id"]))

@@ -71,8 +71,7 @@ CREATE TABLE recipients (
 CREATE TABLE exports (
     sequence INTEGER PRIMARY KEY,
     created_at TEXT NOT NULL,
-    report_count INTEGER NOT NULL,
-    bundle_sha256 TEXT NOT NULL
+    report_count INTEGER NOT NULL
 );
 
 CREATE TABLE identities (

@@ -69,7 +69,8 @@ class EncryptedSpool(io.RawIOBase):
         return True
 
     def seekable(self) -> bool:
-        return True
+        """False: only a rewind to the start (``seek(0)``) is possible, not random access."""
+        return False
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         if offset != 0 or whence != io.SEEK_SET:
