@@ -30,7 +30,7 @@ from crypto.bundle import BundleEntry, Manifest, ManifestEntry, open_bundle, sea
 from crypto.errors import CryptoError
 
 from . import attachments, custody, device, keyring, meta, reports, training
-from .cli_i18n import cli_gettext as _
+from .messages import gettext as _
 from .config import Config
 from .fsutil import fsync_dir, random_name
 from .progress import Progress

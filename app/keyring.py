@@ -17,7 +17,7 @@ from crypto import age, keys
 from crypto.errors import CryptoError
 
 from . import device
-from .cli_i18n import cli_gettext as _
+from .messages import gettext as _
 from .fsutil import atomic_file
 from .store import Store, StoreError
 from .timeutil import utc_now
