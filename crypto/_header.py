@@ -35,6 +35,7 @@ FILE_KEY_SIZE = 16
 COLUMNS = 64
 _MAX_LINE = 4096  # longest legitimate line: a hybrid stanza, ~1520 bytes
 _MAX_STANZAS = 256
+_MAX_BODY = 16 * 1024  # base64 characters; known stanzas need 43, so 16 KiB is generous
 _ARG = re.compile(rb"[\x21-\x7e]+")
 _B64 = re.compile(rb"[A-Za-z0-9+/]*")
 
@@ -109,6 +110,8 @@ def _stanza(first: bytes, src: BinaryIO) -> Stanza:
         if len(line) > COLUMNS:
             raise HeaderError("stanza body line is longer than 64 columns")
         body += line
+        if len(body) > _MAX_BODY:
+            raise HeaderError("stanza body is implausibly large")
         if len(line) < COLUMNS:
             break
     ascii_words = [w.decode("ascii") for w in words]

@@ -89,6 +89,9 @@ def test_recipient_policy(recipients: list[object]) -> None:
         (b"age-encryption.org/v2\n", UnsupportedVersion),
         (b"", HeaderError),
         (b"age-encryption.org/v1\n--- AAAA\n", HeaderError),
+        (b"age-encryption.org/v1\n-> big\n" + (b"A" * 64 + b"\n") * 300, HeaderError),
+        (b"age-encryption.org/v1\n" + b"-> x\n\n" * 300 + b"--- AAAA\n", HeaderError),
+        (b"age-encryption.org/v1\n-> " + b"a" * 5000 + b"\n\n", HeaderError),
     ],
 )
 def test_bad_headers(data: bytes, error: type[Exception]) -> None:
