@@ -25,7 +25,8 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from .db import get_store
+from . import keyring
+from .db import get_db, get_store
 from .forms import ConfirmForm, PassphraseForm, SetupForm
 from .passphrase import weakness
 from .store import BadPassphrase, StoreError
@@ -110,6 +111,7 @@ def setup() -> ResponseReturnValue:
         else:
             try:
                 store.create(form.passphrase.data, form.role.data)
+                keyring.initialise(get_db(), form.role.data)
             except StoreError as exc:
                 flash(str(exc), "error")
             else:

@@ -6,7 +6,6 @@ ciphertext only coordinators can open, so keeping them costs the device nothing.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
@@ -50,12 +49,6 @@ class ImportForm(FlaskForm):
     submit = SubmitField(_l("Verify and import"))
 
 
-def key_fingerprint(key: str) -> str:
-    """Digits in groups, to compare a pasted key with the coordinator's over the phone."""
-    digits = str(int.from_bytes(hashlib.sha256(key.encode()).digest()[:12], "big")).zfill(30)
-    return " ".join(digits[i:i + 5] for i in range(0, 30, 5))
-
-
 def _field_only() -> None:
     if get_store().role != "field":
         abort(404)
@@ -70,7 +63,7 @@ def _export_page(form: ExportForm | None = None, recipient_form: RecipientForm |
     conn = get_db()
     pending = conn.execute("SELECT count(*) FROM reports WHERE exported_in IS NULL").fetchone()[0]
     waiting, _total = inbox.counts(conn)
-    recipients = [(row, key_fingerprint(row["public_key"])) for row in keyring.list_recipients(conn)]
+    recipients = [(row, keyring.key_fingerprint(row["public_key"])) for row in keyring.list_recipients(conn)]
     outbox = sorted(_outbox().glob("bundle-*.age"), reverse=True) if _outbox().is_dir() else []
     return render_template(
         "exchange/export.html", pending=pending, inbox_waiting=waiting, recipients=recipients,

@@ -9,6 +9,7 @@ reference ``age -d`` opens.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 import sqlcipher3
@@ -69,6 +70,12 @@ def add_recipient(conn: sqlcipher3.Connection, text: str, label: str = "") -> st
 def remove_recipient(conn: sqlcipher3.Connection, text: str) -> None:
     conn.execute("DELETE FROM recipients WHERE public_key = ?", (text.strip(),))
     conn.commit()
+
+
+def key_fingerprint(key: str) -> str:
+    """Digits in groups, to compare a pasted key with the coordinator's over the phone."""
+    digits = str(int.from_bytes(hashlib.sha256(key.encode()).digest()[:12], "big")).zfill(30)
+    return " ".join(digits[i:i + 5] for i in range(0, 30, 5))
 
 
 def list_recipients(conn: sqlcipher3.Connection) -> list[sqlcipher3.Row]:

@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from . import device
+from . import device, keyring
 from .db import get_db, get_store
 from .forms import ChangePassphraseForm, WipeForm
 from .passphrase import weakness
@@ -18,13 +18,19 @@ bp = Blueprint("settings", __name__, url_prefix="/settings")
 WIPE_WORDS = frozenset({"yes", "иә", "да"})
 
 
+def _page(passphrase_form: ChangePassphraseForm, wipe_form: WipeForm,
+          status: int = 200) -> ResponseReturnValue:
+    conn = get_db()
+    role = get_store().role
+    keys = [(key, keyring.key_fingerprint(key)) for key in keyring.public_keys(conn)]
+    fingerprint = device.fingerprint(conn) if role == "field" else ""
+    return render_template("settings.html", role=role, fingerprint=fingerprint, public_keys=keys,
+                           passphrase_form=passphrase_form, wipe_form=wipe_form), status
+
+
 @bp.route("/")
 def index() -> ResponseReturnValue:
-    store = get_store()
-    return render_template(
-        "settings.html", role=store.role, fingerprint=device.fingerprint(get_db()),
-        passphrase_form=ChangePassphraseForm(), wipe_form=WipeForm(),
-    )
+    return _page(ChangePassphraseForm(), WipeForm())
 
 
 @bp.route("/passphrase", methods=["POST"])
@@ -42,11 +48,7 @@ def change_passphrase() -> ResponseReturnValue:
             else:
                 flash(_("Passphrase changed."), "info")
                 return redirect(url_for("settings.index"), 303)
-    store = get_store()
-    return render_template(
-        "settings.html", role=store.role, fingerprint=device.fingerprint(get_db()),
-        passphrase_form=form, wipe_form=WipeForm(),
-    ), 400
+    return _page(form, WipeForm(), 400)
 
 
 @bp.route("/wipe", methods=["POST"])
@@ -65,7 +67,4 @@ def wipe() -> ResponseReturnValue:
                 store.wipe()
                 flash(_("The store was destroyed. Nothing in it can be recovered."), "info")
                 return redirect(url_for("auth.setup"), 303)
-    return render_template(
-        "settings.html", role=store.role, fingerprint=device.fingerprint(get_db()),
-        passphrase_form=ChangePassphraseForm(), wipe_form=form,
-    ), 400
+    return _page(ChangePassphraseForm(), form, 400)

@@ -62,6 +62,18 @@ def test_setup_creates_store_and_opens_desk(fresh_client: FlaskClient, store: St
     assert fresh_client.get("/reports").status_code == 200
 
 
+def test_setup_of_a_coordinator_makes_its_identity(fresh_client: FlaskClient, store: Store) -> None:
+    token = csrf_token(fresh_client, "/setup")
+    fresh_client.post("/setup", data={"csrf_token": token, "passphrase": PASSPHRASE,
+                                      "confirm": PASSPHRASE, "role": "coordinator"})
+    from app import keyring
+
+    conn = store.connect()
+    assert keyring.public_keys(conn)[0].startswith("age1")
+    conn.close()
+    assert fresh_client.get("/exchange/import").status_code == 200
+
+
 def test_lock_then_unlock(client: FlaskClient, field_store: Store) -> None:
     token = csrf_token(client, "/reports")
     assert client.post("/lock", data={"csrf_token": token}).status_code == 303

@@ -104,3 +104,15 @@ def test_progress_draws_only_on_a_stream() -> None:
     silent = Progress(None)
     silent.add(10)
     silent.finish()
+
+
+def test_coordinator_and_monitor_see_the_same_fingerprint(tmp_path: Path) -> None:
+    key = init(tmp_path / "c", "coordinator")
+    init(tmp_path / "f", "field")
+    coordinator_page = _client(tmp_path / "c").get("/settings/").get_data(as_text=True)
+    field = _client(tmp_path / "f")
+    _add_recipient(field, key)
+    field_page = field.get("/exchange/export").get_data(as_text=True)
+    shown = re.findall(r'class="fingerprint">([\d ]+)<', coordinator_page)
+    assert key in coordinator_page and shown
+    assert shown[0] in field_page
