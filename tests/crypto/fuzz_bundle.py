@@ -1,6 +1,6 @@
 """Fuzz target for the bundle reader (age header, STREAM, manifest parsers).
 
-Run with atheris:  python -m atheris tests/crypto/fuzz_bundle.py  (or see ``main``).
+Run with atheris installed:  python tests/crypto/fuzz_bundle.py [corpus_dir]
 ``test_fuzz_bundle_random_inputs`` runs the same target under hypothesis in pytest.
 The only acceptable failure is a CryptoError; anything else is a bug.
 """
@@ -37,7 +37,7 @@ def TestOneInput(data: bytes) -> None:
 
 
 def main() -> None:  # pragma: no cover - needs atheris, not a test dependency
-    import atheris  # noqa: PLC0415
+    import atheris
 
     atheris.Setup(sys.argv, TestOneInput)
     atheris.Fuzz()

@@ -46,7 +46,7 @@ def age_bin() -> str:
 @pytest.fixture(scope="module")
 def pyrage() -> ModuleType:
     try:
-        import pyrage  # noqa: PLC0415 (optional test dependency)
+        import pyrage
     except ImportError:
         _missing("pyrage")
     return pyrage

@@ -6,7 +6,7 @@ import io
 
 import pytest
 from bundle_helpers import DEVICE, entry, open_bytes
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crypto._stream import StreamEncryptor, decrypt_stream
@@ -19,8 +19,6 @@ from crypto.keys import generate_x25519_identity
 KEY = bytes(range(32))
 IDENTITY = generate_x25519_identity()
 SMALL_CHUNKS = st.lists(st.binary(max_size=3000), max_size=8)
-settings.register_profile("crypto", deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("crypto")
 
 
 def sealed_stream(parts: list[bytes]) -> bytes:
@@ -33,13 +31,14 @@ def sealed_stream(parts: list[bytes]) -> bytes:
 
 
 @given(parts=st.lists(st.binary(max_size=70_000), max_size=4))
-@settings(max_examples=40)
+@settings(max_examples=40, deadline=None)
 def test_stream_round_trip_any_chunking(parts: list[bytes]) -> None:
     sealed = sealed_stream(parts)
     assert b"".join(decrypt_stream(io.BytesIO(sealed), KEY)) == b"".join(parts)
 
 
 @given(parts=SMALL_CHUNKS, data=st.data())
+@settings(deadline=None)
 def test_stream_any_bit_flip_refused(parts: list[bytes], data: st.DataObject) -> None:
     sealed = bytearray(sealed_stream(parts))
     bit = data.draw(st.integers(0, len(sealed) * 8 - 1))
@@ -49,6 +48,7 @@ def test_stream_any_bit_flip_refused(parts: list[bytes], data: st.DataObject) ->
 
 
 @given(parts=SMALL_CHUNKS)
+@settings(deadline=None)
 def test_blob_round_trip(parts: list[bytes]) -> None:
     out = io.BytesIO()
     with BlobWriter(out, KEY) as writer:
@@ -58,6 +58,7 @@ def test_blob_round_trip(parts: list[bytes]) -> None:
 
 
 @given(payload=st.binary(max_size=5000), data=st.data())
+@settings(deadline=None)
 def test_age_any_bit_flip_refused(payload: bytes, data: st.DataObject) -> None:
     sealed = bytearray(encrypt_bytes(payload, [IDENTITY.recipient()]))
     assert decrypt_bytes(bytes(sealed), [IDENTITY]) == payload
@@ -75,7 +76,7 @@ NAMES = st.from_regex(r"[a-z0-9][a-z0-9_-]{0,20}", fullmatch=True)
     meta=st.dictionaries(st.text(max_size=10), st.text(max_size=10) | st.integers(0, 9)),
     data=st.data(),
 )
-@settings(max_examples=30)
+@settings(max_examples=30, deadline=None)
 def test_bundle_round_trip_and_bit_flip(
     entries: dict[str, bytes], meta: dict[str, object], data: st.DataObject
 ) -> None:
