@@ -30,9 +30,9 @@ from crypto.bundle import BundleEntry, Manifest, ManifestEntry, open_bundle, sea
 from crypto.errors import CryptoError
 
 from . import attachments, custody, device, keyring, meta, reports, training
-from .messages import gettext as _
 from .config import Config
 from .fsutil import fsync_dir, random_name
+from .messages import gettext as _
 from .progress import Progress
 from .spool import EncryptedSpool
 from .store import Store, StoreError
@@ -44,7 +44,7 @@ MAX_REPORT_ENTRY = 16 * 1024 * 1024
 _READ = 1024 * 1024
 
 
-class ImportRefused(Exception):  # noqa: N818 - the name says what happened to the bundle
+class ImportRefused(Exception):
     """The bundle was not imported; the store is unchanged. The message says why."""
 
 

@@ -71,7 +71,7 @@ def _prepare(upload: FileStorage) -> tuple[dict[str, Any], bytes | None, Encrypt
     if fmt is not None and spool.size <= attachments.CLEAN_MAX_BYTES:
         try:
             cleaned = attachments.clean_image(head + spool.read(), fmt)
-        except Exception:  # noqa: BLE001 - any decoder failure: keep the file as sent
+        except Exception:
             cleaned = None
     item = {
         "name": attachments.display_name(upload.filename),

@@ -12,14 +12,15 @@ import contextlib
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
+
 import sqlcipher3
 
 from crypto import age, keys
 from crypto.errors import CryptoError
 
 from . import device
-from .messages import gettext as _
 from .fsutil import atomic_file
+from .messages import gettext as _
 from .store import Store, StoreError
 from .timeutil import utc_now
 

@@ -13,7 +13,7 @@ def get(conn: sqlcipher3.Connection, key: str, default: str | None = None) -> st
     return default if row is None else row[0]
 
 
-def set(conn: sqlcipher3.Connection, key: str, value: str) -> None:  # noqa: A001 - mirrors get
+def set(conn: sqlcipher3.Connection, key: str, value: str) -> None:
     conn.execute(
         "INSERT INTO meta(key, value) VALUES (?, ?) "
         "ON CONFLICT(key) DO UPDATE SET value = excluded.value",

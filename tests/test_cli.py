@@ -136,9 +136,9 @@ def test_identity_export_import(runner: CliRunner, tmp_path: Path) -> None:
 
 
 def test_reports_list_json_fields(runner: CliRunner, tmp_path: Path) -> None:
+    from app import intake, reports
     from app.config import load_config
     from app.store import Store
-    from app import reports, intake
 
     init(runner, tmp_path / "f", "field")
     store = Store(load_config(tmp_path / "f"))

@@ -260,7 +260,7 @@ def test_inbox_mode_seals_public_submissions(world: dict[str, Path]) -> None:
     conn.close()
     store.lock()
     raw = b"".join(p.read_bytes() for p in (f1 / "files").iterdir())
-    assert "onion".encode() not in raw and b"age-encryption.org/v1" in raw
+    assert b"onion" not in raw and b"age-encryption.org/v1" in raw
     assert export(f1, world["tmp"] / "inbox.age").stdout.strip().splitlines()[-1] == "1"
     assert run("import", str(world["tmp"] / "inbox.age"), "--data", str(world["c1"])).exit_code == 0
     [report] = listing(world["c1"])
