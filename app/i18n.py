@@ -1,5 +1,3 @@
-# Kazakh and Russian text is this module's subject: Cyrillic letters are meant, not typos.
-# ruff: noqa: RUF001, RUF002, RUF003
 """Languages: Kazakh, Russian and English, one negotiation order, one place.
 
 Modelled on SecureDrop's ``i18n.py``: the supported locales are validated when the app

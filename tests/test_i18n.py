@@ -4,8 +4,6 @@ Every check here is one a translator or developer can break by an ordinary edit;
 failure message says what to run or fix (see docs/TRANSLATING.md).
 """
 
-# Kazakh and Russian text is what these tests are about.
-# ruff: noqa: RUF001, RUF003
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
 """CLI messages in the language of ``--lang`` or the locale environment."""
 
-# ruff: noqa: RUF001
 
 from __future__ import annotations
 

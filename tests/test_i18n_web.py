@@ -4,7 +4,6 @@ First against a minimal Flask app (the negotiation alone), then against the real
 operator and public factories.
 """
 
-# ruff: noqa: RUF001
 
 from __future__ import annotations
 
@@ -20,7 +19,7 @@ from app import codes, create_operator_app, create_public_app, i18n
 from app.config import Config
 from app.store import Store
 
-PASSPHRASE = "correct horse battery staple"  # noqa: S105 - a test store's passphrase
+PASSPHRASE = "correct horse battery staple"  # a throwaway test store
 PAGE = ('<html lang="{{ html_lang() }}"><p>{{ _("Abroad") }}</p>'
         "{% for code, name, url, current in lang_switch_links() %}"
         '<a href="{{ url }}"{% if current %} aria-current="true"{% endif %}>{{ name }}</a>'

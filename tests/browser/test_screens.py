@@ -6,7 +6,6 @@ thread. Screenshots go to ``test-artifacts/screenshots/`` (git-ignored) for a pe
 look at: every Kazakh letter must show, nothing English must be left on the page.
 """
 
-# ruff: noqa: RUF001
 
 from __future__ import annotations
 
