@@ -35,8 +35,9 @@ translations: setup  ## extract strings, update the catalogs, compile them
 	$(BIN)/pybabel update -i translations/messages.pot -d translations -D messages --no-fuzzy-matching --omit-header
 	$(BIN)/pybabel compile -f -d translations -D messages
 
-bench: setup  ## benchmarks against the reference age tool (prints a table)
+bench: setup  ## benchmarks against the reference age tool (prints tables)
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.export_store
 
 clean:  ## remove the virtualenv and caches (never ./instance)
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -31,8 +31,9 @@ OPERATOR_CSRF_SECONDS = 3600
 PUBLIC_CSRF_SECONDS = 6 * 3600
 
 
-def _base_app(side: str, config: Config | None, store: Store | None,
-              test_config: dict[str, Any] | None) -> Flask:
+def _base_app(
+    side: str, config: Config | None, store: Store | None, test_config: dict[str, Any] | None
+) -> Flask:
     config = config or load_config()
     store = store or Store(config)
     app = Flask(__name__)
@@ -47,8 +48,9 @@ def _base_app(side: str, config: Config | None, store: Store | None,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         WTF_CSRF_TIME_LIMIT=PUBLIC_CSRF_SECONDS if side == "public" else OPERATOR_CSRF_SECONDS,
-        MAX_CONTENT_LENGTH=(config.public_max_request_bytes if side == "public"
-                            else config.max_request_bytes),
+        MAX_CONTENT_LENGTH=(
+            config.public_max_request_bytes if side == "public" else config.max_request_bytes
+        ),
         # Text fields stay small and in memory; files go to the encrypted spool.
         MAX_FORM_MEMORY_SIZE=2 * 1024 * 1024,
         MAX_FORM_PARTS=2000,
@@ -58,8 +60,9 @@ def _base_app(side: str, config: Config | None, store: Store | None,
         app.config.update(test_config)
     # Templates must not reach the configuration (secret key, paths).
     app.jinja_env.globals.pop("config", None)
-    app.jinja_env.globals.update(codes=codes, code_label=codes.label, code_labels=codes.labels,
-                                 store_role=lambda: store.role)
+    app.jinja_env.globals.update(
+        codes=codes, code_label=codes.label, code_labels=codes.labels, store_role=lambda: store.role
+    )
     db.init_app(app, store)
     i18n.init_app(app, trust_accept_language=(side != "public"))
     security.init_app(app)
@@ -75,8 +78,13 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(_exc: CSRFError) -> tuple[str, int]:
-        return page(400, _("This form has expired or was not sent from this page. "
-                           "Go back, reload the page and send it again."))
+        return page(
+            400,
+            _(
+                "This form has expired or was not sent from this page. "
+                "Go back, reload the page and send it again."
+            ),
+        )
 
     @app.errorhandler(404)
     def not_found(_exc: Exception) -> tuple[str, int]:
@@ -88,16 +96,24 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(413)
     def too_large(_exc: Exception) -> tuple[str, int]:
-        return page(413, _("What you sent is larger than this site accepts. Send large "
-                           "files in several reports, or hand them over on a USB stick."))
+        return page(
+            413,
+            _(
+                "What you sent is larger than this site accepts. Send large "
+                "files in several reports, or hand them over on a USB stick."
+            ),
+        )
 
     @app.errorhandler(500)
     def server_error(_exc: Exception) -> tuple[str, int]:
         return page(500, _("Something went wrong; nothing was saved. Please try again."))
 
 
-def create_operator_app(config: Config | None = None, store: Store | None = None,
-                        test_config: dict[str, Any] | None = None) -> Flask:
+def create_operator_app(
+    config: Config | None = None,
+    store: Store | None = None,
+    test_config: dict[str, Any] | None = None,
+) -> Flask:
     from . import auth, desk, exchange, onion_page, settings
 
     app = _base_app("operator", config, store, test_config)
@@ -107,8 +123,11 @@ def create_operator_app(config: Config | None = None, store: Store | None = None
     return app
 
 
-def create_public_app(config: Config | None = None, store: Store | None = None,
-                      test_config: dict[str, Any] | None = None) -> Flask:
+def create_public_app(
+    config: Config | None = None,
+    store: Store | None = None,
+    test_config: dict[str, Any] | None = None,
+) -> Flask:
     from . import public
 
     app = _base_app("public", config, store, test_config)

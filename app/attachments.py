@@ -135,21 +135,31 @@ def _stored_from_spool(cfg: Config, spool: EncryptedSpool) -> tuple[StoredFile, 
     return StoredFile(file_name, key, spool.size, spool.sha256), False, fmt
 
 
-def add_upload(conn: sqlcipher3.Connection, cfg: Config, report_id: str, upload: FileStorage) -> str:
+def add_upload(
+    conn: sqlcipher3.Connection, cfg: Config, report_id: str, upload: FileStorage
+) -> str:
     """Store one uploaded file for a report (the caller commits)."""
     spool = upload.stream
     if not isinstance(spool, EncryptedSpool):
         raise TypeError("uploads must arrive through KuagerRequest's encrypted spool")
     stored, cleaned, fmt = _stored_from_spool(cfg, spool)
     media_type = _FORMATS[fmt] if fmt else (upload.mimetype or "application/octet-stream")
-    attachment_id = insert_row(conn, report_id, display_name(upload.filename), media_type, stored,
-                               original_size=spool.size, original_sha256=spool.sha256,
-                               metadata_removed=cleaned)
+    attachment_id = insert_row(
+        conn,
+        report_id,
+        display_name(upload.filename),
+        media_type,
+        stored,
+        original_size=spool.size,
+        original_sha256=spool.sha256,
+        metadata_removed=cleaned,
+    )
     if cleaned:
         sealed = seal_original(conn, cfg, spool)
         if sealed is not None:
-            conn.execute("UPDATE attachments SET sealed_original = ? WHERE id = ?",
-                         (sealed, attachment_id))
+            conn.execute(
+                "UPDATE attachments SET sealed_original = ? WHERE id = ?", (sealed, attachment_id)
+            )
     return attachment_id
 
 
@@ -178,16 +188,37 @@ def seal_original(conn: sqlcipher3.Connection, cfg: Config, spool: EncryptedSpoo
     return file_name
 
 
-def insert_row(conn: sqlcipher3.Connection, report_id: str, name: str, media_type: str,
-               stored: StoredFile, *, original_size: int, original_sha256: str,
-               metadata_removed: bool, attachment_id: str | None = None) -> str:
+def insert_row(
+    conn: sqlcipher3.Connection,
+    report_id: str,
+    name: str,
+    media_type: str,
+    stored: StoredFile,
+    *,
+    original_size: int,
+    original_sha256: str,
+    metadata_removed: bool,
+    attachment_id: str | None = None,
+) -> str:
     attachment_id = attachment_id or uuid.uuid4().hex
     conn.execute(
         "INSERT INTO attachments(id, report_id, name, media_type, size, sha256, original_size,"
         " original_sha256, metadata_removed, file_name, file_key, added_at)"
         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-        (attachment_id, report_id, name, media_type, stored.size, stored.sha256, original_size,
-         original_sha256, int(metadata_removed), stored.file_name, stored.key, utc_now()),
+        (
+            attachment_id,
+            report_id,
+            name,
+            media_type,
+            stored.size,
+            stored.sha256,
+            original_size,
+            original_sha256,
+            int(metadata_removed),
+            stored.file_name,
+            stored.key,
+            utc_now(),
+        ),
     )
     return attachment_id
 

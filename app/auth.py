@@ -73,7 +73,11 @@ def check_idle(app: Flask, now: float | None = None) -> bool:
     store = app.extensions["kuager.store"]
     limit = app.config["KUAGER"].idle_lock_minutes * 60
     now = time.monotonic() if now is None else now
-    if store.is_unlocked and idle_lock_applies(app) and now - app.extensions["kuager.last_activity"] > limit:
+    if (
+        store.is_unlocked
+        and idle_lock_applies(app)
+        and now - app.extensions["kuager.last_activity"] > limit
+    ):
         store.lock()
         return True
     return False
@@ -132,8 +136,12 @@ def unlock() -> ResponseReturnValue:
         except BadPassphrase:
             wait = store.seconds_until_next_attempt()
             form.passphrase.errors.append(
-                _("Wrong passphrase. Wait %(seconds)d seconds before the next try.",
-                  seconds=int(wait) + 1) if wait else _("Wrong passphrase.")
+                _(
+                    "Wrong passphrase. Wait %(seconds)d seconds before the next try.",
+                    seconds=int(wait) + 1,
+                )
+                if wait
+                else _("Wrong passphrase.")
             )
         except StoreError:
             form.passphrase.errors.append(_("The store cannot be opened: it may be damaged."))

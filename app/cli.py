@@ -37,8 +37,13 @@ class UserError(Exception):
 
 def data_option(func: F) -> F:
     """``--data DIR`` on the group and on every command; the command's own wins."""
-    return click.option("--data", "data", type=click.Path(file_okay=False, path_type=Path),
-                        default=None, help="Store folder (default: $KUAGER_DATA, else ./instance).")(func)
+    return click.option(
+        "--data",
+        "data",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Store folder (default: $KUAGER_DATA, else ./instance).",
+    )(func)
 
 
 def _fail_cleanly(func: F) -> F:
@@ -52,6 +57,7 @@ def _fail_cleanly(func: F) -> F:
             _die(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
         except KeyboardInterrupt:
             _die(_("interrupted; nothing was changed"))
+
     return wrapper  # type: ignore[return-value]
 
 
@@ -62,12 +68,15 @@ def _die(message: str) -> None:
 
 def command(group: click.Group, name: str, **kwargs: Any) -> Callable[[F], F]:
     """A subcommand with ``--data`` and clean errors."""
+
     def decorate(func: F) -> F:
         return group.command(name, **kwargs)(data_option(_fail_cleanly(func)))  # type: ignore[return-value]
+
     return decorate
 
 
 # -- passphrases -----------------------------------------------------------------------
+
 
 def read_secret(prompt: str, *, confirm: bool = False) -> str:
     """A terminal prompt without echo, or one line of standard input."""
@@ -90,15 +99,18 @@ def read_line(prompt: str) -> str:
 
 # -- store access ----------------------------------------------------------------------
 
-def open_store(ctx: click.Context, data: Path | None, *, unlock: bool = True,
-               role: str | None = None) -> Store:
+
+def open_store(
+    ctx: click.Context, data: Path | None, *, unlock: bool = True, role: str | None = None
+) -> Store:
     chosen = data or ctx.find_root().params.get("data")
     store = Store(load_config(chosen))
     if not unlock:
         return store
     if not store.exists():
-        raise UserError(_("no store in %(path)s; create one with 'kuager init'",
-                          path=store.config.data_dir))
+        raise UserError(
+            _("no store in %(path)s; create one with 'kuager init'", path=store.config.data_dir)
+        )
     store.unlock(read_secret(_("Passphrase")))
     if role and store.role != role:
         store.lock()
@@ -108,9 +120,12 @@ def open_store(ctx: click.Context, data: Path | None, *, unlock: bool = True,
 
 # -- the group -------------------------------------------------------------------------
 
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @data_option
-@click.option("--lang", default=None, help="Language of messages: kk, ru or en (default: from LANG).")
+@click.option(
+    "--lang", default=None, help="Language of messages: kk, ru or en (default: from LANG)."
+)
 @click.version_option(package_name="kuager")
 def main(data: Path | None, lang: str | None) -> None:
     """Kuager: encrypted incident reports, sealed bundles, coordinator review."""
@@ -119,8 +134,11 @@ def main(data: Path | None, lang: str | None) -> None:
 
 @command(main, "init")
 @click.option("--role", type=click.Choice(["field", "coordinator"]), required=True)
-@click.option("--hybrid", is_flag=True,
-              help="Coordinator: make a post-quantum hybrid identity (ML-KEM-768 + X25519).")
+@click.option(
+    "--hybrid",
+    is_flag=True,
+    help="Coordinator: make a post-quantum hybrid identity (ML-KEM-768 + X25519).",
+)
 @click.pass_context
 def init(ctx: click.Context, data: Path | None, role: str, hybrid: bool) -> None:
     """Create an encrypted store. Reads: the new passphrase.

@@ -15,10 +15,17 @@ from .progress import Progress
 
 def register(main: click.Group, command: Any, open_store: Any) -> None:
     @command(main, "export")
-    @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-                  help="Bundle file to write (e.g. on a USB stick).")
-    @click.option("--purge", is_flag=True,
-                  help="Delete the exported reports once the bundle is safely written.")
+    @click.option(
+        "--out",
+        type=click.Path(dir_okay=False, path_type=Path),
+        required=True,
+        help="Bundle file to write (e.g. on a USB stick).",
+    )
+    @click.option(
+        "--purge",
+        is_flag=True,
+        help="Delete the exported reports once the bundle is safely written.",
+    )
     @click.pass_context
     def export(ctx: click.Context, data: Path | None, out: Path, purge: bool) -> None:
         """Seal every report not yet exported into one bundle for all recipients.
@@ -30,16 +37,28 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
             result = bundles.export_bundle(store, out, purge=purge, progress=Progress.for_stderr())
         finally:
             store.lock()
-        click.echo(cli_ngettext("%(num)d report sealed into %(path)s (bundle %(seq)s)",
-                                "%(num)d reports sealed into %(path)s (bundle %(seq)s)",
-                                result.report_count, path=out, seq=result.sequence), err=True)
+        click.echo(
+            cli_ngettext(
+                "%(num)d report sealed into %(path)s (bundle %(seq)s)",
+                "%(num)d reports sealed into %(path)s (bundle %(seq)s)",
+                result.report_count,
+                path=out,
+                seq=result.sequence,
+            ),
+            err=True,
+        )
         if purge:
             click.echo(_("The exported reports were deleted from this device."), err=True)
         click.echo(result.report_count)
 
     @command(main, "import")
-    @click.argument("bundle_files", metavar="BUNDLE...", nargs=-1, required=True,
-                    type=click.Path(dir_okay=False, path_type=Path))
+    @click.argument(
+        "bundle_files",
+        metavar="BUNDLE...",
+        nargs=-1,
+        required=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+    )
     @click.pass_context
     def import_(ctx: click.Context, data: Path | None, bundle_files: tuple[Path, ...]) -> None:
         """Verify, decrypt and import bundles. Reads: the store passphrase.

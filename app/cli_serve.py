@@ -42,15 +42,19 @@ def _start_onion(store: Store, public_port: int, tor_config: Path | None) -> Any
     from .onion import OnionService, OnionSettings, read_torrc_lines
 
     if not store.is_unlocked:
-        raise click.UsageError(_("--onion needs the store unlocked: give the passphrase on "
-                                 "standard input"))
+        raise click.UsageError(
+            _("--onion needs the store unlocked: give the passphrase on standard input")
+        )
     conn = store.connect()
     try:
         key = meta.get(conn, "onion_key")
         client_keys = tuple(meta.get_json(conn, "onion_client_keys", []) or [])
         extra = read_torrc_lines(tor_config) if tor_config else ()
-        service = OnionService(OnionSettings(data_dir=store.config.tor_dir, extra_torrc=extra,
-                                             client_auth_keys=client_keys))
+        service = OnionService(
+            OnionSettings(
+                data_dir=store.config.tor_dir, extra_torrc=extra, client_auth_keys=client_keys
+            )
+        )
         address, new_key = service.start(public_port, key)
         if new_key != key:
             meta.set(conn, "onion_key", new_key)
@@ -61,19 +65,39 @@ def _start_onion(store: Store, public_port: int, tor_config: Path | None) -> Any
 
 def register(main: click.Group, command: Any, open_store: Any) -> None:
     @command(main, "serve")
-    @click.option("--host", default="127.0.0.1", show_default=True,
-                  help="Address of the operator pages (keep it on loopback).")
+    @click.option(
+        "--host",
+        default="127.0.0.1",
+        show_default=True,
+        help="Address of the operator pages (keep it on loopback).",
+    )
     @click.option("--port", default=8470, show_default=True, type=int)
-    @click.option("--public-port", type=int, default=None,
-                  help="Also serve the public submission site on this loopback port.")
+    @click.option(
+        "--public-port",
+        type=int,
+        default=None,
+        help="Also serve the public submission site on this loopback port.",
+    )
     @click.option("--onion", is_flag=True, help="Publish the public site as a Tor onion service.")
-    @click.option("--tor-config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                  default=None, help="File of torrc lines for the tor Kuager starts.")
+    @click.option(
+        "--tor-config",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default=None,
+        help="File of torrc lines for the tor Kuager starts.",
+    )
     @click.option("--no-browser", is_flag=True, help="Do not open a browser window.")
     @click.pass_context
-    def serve(ctx: click.Context, data: Path | None, host: str, port: int,
-              public_port: int | None, onion: bool, tor_config: Path | None,
-              no_browser: bool) -> None:
+    def serve(  # click passes every option by keyword
+        ctx: click.Context,
+        *,
+        data: Path | None,
+        host: str,
+        port: int,
+        public_port: int | None,
+        onion: bool,
+        tor_config: Path | None,
+        no_browser: bool,
+    ) -> None:
         """Serve the pages. Reads (optional, when not a terminal): the store passphrase.
 
         Prints every URL it serves, one a line, the operator/review URL first.
@@ -82,8 +106,9 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
         _unlock_from_stdin(store)
         cfg = store.config
         serving_public = public_port is not None or onion
-        operator = Listener(create_operator_app(cfg, store, {"KUAGER_SERVING_PUBLIC": serving_public}),
-                            host, port)
+        operator = Listener(
+            create_operator_app(cfg, store, {"KUAGER_SERVING_PUBLIC": serving_public}), host, port
+        )
         listeners = [operator]
         operator.bind()
         if serving_public:
@@ -132,4 +157,3 @@ def _wait_for_signal() -> None:
     signal.signal(signal.SIGINT, stop)
     while not done.wait(1.0):
         pass
-

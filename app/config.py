@@ -75,7 +75,9 @@ def _int_env(env: dict[str, str], name: str, default: int) -> int:
     return value
 
 
-def load_config(data_dir: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None) -> Config:
+def load_config(
+    data_dir: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None
+) -> Config:
     """The one parser of ``KUAGER_*`` variables; fails with a message naming the variable."""
     env = dict(os.environ if env is None else env)
     chosen = data_dir or env.get("KUAGER_DATA") or DEFAULT_DATA_DIR

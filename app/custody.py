@@ -13,8 +13,15 @@ import sqlcipher3
 from .timeutil import utc_now
 
 
-def record(conn: sqlcipher3.Connection, report_id: str, event: str, device: str = "",
-           detail: str = "", at: str | None = None) -> None:
+def record(
+    conn: sqlcipher3.Connection,
+    report_id: str,
+    event: str,
+    *,
+    device: str = "",
+    detail: str = "",
+    at: str | None = None,
+) -> None:
     conn.execute(
         "INSERT INTO custody(report_id, at, event, device, detail) VALUES (?,?,?,?,?)",
         (report_id, at or utc_now(), event, device, detail),

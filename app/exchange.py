@@ -37,20 +37,28 @@ bp = Blueprint("exchange", __name__, url_prefix="/exchange")
 
 
 class RecipientForm(FlaskForm):
-    key = StringField(_l("Coordinator public key (age1…)"), validators=[DataRequired(), Length(max=2000)])
+    key = StringField(
+        _l("Coordinator public key (age1…)"), validators=[DataRequired(), Length(max=2000)]
+    )
     label = StringField(_l("Name (for you)"), validators=[Length(max=100)])
     submit = SubmitField(_l("Add recipient"))
 
 
 class ExportForm(FlaskForm):
-    folder = StringField(_l("Write the bundle into this folder (e.g. a USB stick); leave empty to download"),
-                         validators=[Length(max=1000)])
-    purge = BooleanField(_l("Delete the exported reports from this device once the bundle is safely written"))
+    folder = StringField(
+        _l("Write the bundle into this folder (e.g. a USB stick); leave empty to download"),
+        validators=[Length(max=1000)],
+    )
+    purge = BooleanField(
+        _l("Delete the exported reports from this device once the bundle is safely written")
+    )
     submit = SubmitField(_l("Seal and export"))
 
 
 class InboxForm(FlaskForm):
-    enabled = BooleanField(_l("Seal every public submission to the recipients on arrival (inbox mode)"))
+    enabled = BooleanField(
+        _l("Seal every public submission to the recipients on arrival (inbox mode)")
+    )
     submit = SubmitField(_l("Save"))
 
 
@@ -68,17 +76,25 @@ def _outbox() -> Path:
     return current_app.config["KUAGER"].data_dir / "outbox"
 
 
-def _export_page(form: ExportForm | None = None, recipient_form: RecipientForm | None = None,
-                 status: int = 200) -> ResponseReturnValue:
+def _export_page(
+    form: ExportForm | None = None, recipient_form: RecipientForm | None = None, status: int = 200
+) -> ResponseReturnValue:
     conn = get_db()
     pending = conn.execute("SELECT count(*) FROM reports WHERE exported_in IS NULL").fetchone()[0]
     waiting, _total = inbox.counts(conn)
-    recipients = [(row, keyring.key_fingerprint(row["public_key"])) for row in keyring.list_recipients(conn)]
+    recipients = [
+        (row, keyring.key_fingerprint(row["public_key"])) for row in keyring.list_recipients(conn)
+    ]
     outbox = sorted(_outbox().glob("bundle-*.age"), reverse=True) if _outbox().is_dir() else []
     return render_template(
-        "exchange/export.html", pending=pending, inbox_waiting=waiting, recipients=recipients,
-        form=form or ExportForm(), recipient_form=recipient_form or RecipientForm(),
-        inbox_form=InboxForm(enabled=inbox.enabled(conn)), outbox=[p.name for p in outbox],
+        "exchange/export.html",
+        pending=pending,
+        inbox_waiting=waiting,
+        recipients=recipients,
+        form=form or ExportForm(),
+        recipient_form=recipient_form or RecipientForm(),
+        inbox_form=InboxForm(enabled=inbox.enabled(conn)),
+        outbox=[p.name for p in outbox],
     ), status
 
 
@@ -132,8 +148,9 @@ def export() -> ResponseReturnValue:
         return _export_page(form, status=400)
     folder = (form.folder.data or "").strip()
     if form.purge.data and not folder:
-        form.purge.errors.append(_("Deleting after export needs a folder: a download cannot be "
-                                   "confirmed as saved."))
+        form.purge.errors.append(
+            _("Deleting after export needs a folder: a download cannot be confirmed as saved.")
+        )
         return _export_page(form, status=400)
     target_dir = Path(folder).expanduser() if folder else _outbox()
     if folder and not target_dir.is_dir():
@@ -147,7 +164,10 @@ def export() -> ResponseReturnValue:
     except (StoreError, CryptoError, OSError) as exc:
         flash(str(exc), "error")
         return _export_page(form, status=400)
-    flash(_("%(num)d reports sealed into %(path)s.", num=result.report_count, path=result.path), "info")
+    flash(
+        _("%(num)d reports sealed into %(path)s.", num=result.report_count, path=result.path),
+        "info",
+    )
     if folder:
         return redirect(url_for("exchange.export_page"), 303)
     return redirect(url_for("exchange.download_bundle", name=out.name), 303)
@@ -159,8 +179,9 @@ def download_bundle(name: str) -> ResponseReturnValue:
     path = _outbox() / name
     if "/" in name or not name.startswith("bundle-") or not path.is_file():
         abort(404)
-    return send_file(path, mimetype="application/octet-stream", as_attachment=True,
-                     download_name=name)
+    return send_file(
+        path, mimetype="application/octet-stream", as_attachment=True, download_name=name
+    )
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -182,5 +203,6 @@ def import_page() -> ResponseReturnValue:
     conn = get_db()
     devices = conn.execute("SELECT * FROM devices ORDER BY first_seen").fetchall()
     gaps = bundles.missing_bundles(conn)
-    return render_template("exchange/import.html", form=form, lines=lines, devices=devices,
-                           gaps=gaps), status
+    return render_template(
+        "exchange/import.html", form=form, lines=lines, devices=devices, gaps=gaps
+    ), status

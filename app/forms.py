@@ -74,8 +74,9 @@ class VictimForm(Form):
 
 class PerpetratorForm(Form):
     kind = SelectField(_l("Who"), choices=_choices(codes.PERPETRATORS, blank=True), default="")
-    name = StringField(_l("Unit, office or person"), filters=[_strip_nfc],
-                       validators=[Length(max=200)])
+    name = StringField(
+        _l("Unit, office or person"), filters=[_strip_nfc], validators=[Length(max=200)]
+    )
 
 
 class LegalForm(Form):
@@ -84,37 +85,55 @@ class LegalForm(Form):
 
 
 class ReportForm(FlaskForm):
-    title = StringField(_l("Title"), filters=[_strip_nfc],
-                        validators=[DataRequired(_l("Give the report a short title.")),
-                                    Length(max=300)])
-    description = TextAreaField(_l("What happened"), filters=[_strip_nfc],
-                                validators=[DataRequired(_l("Describe what happened.")),
-                                            Length(max=200_000)])
-    occurred_on = StringField(_l("Date (start)"), filters=[_strip_nfc],
-                              validators=[validate_iso_date])
-    occurred_precision = SelectField(_l("How precise is the date?"),
-                                     choices=_choices(codes.DATE_PRECISION), default="day")
-    ended_on = StringField(_l("Date (end, if it lasted)"), filters=[_strip_nfc],
-                           validators=[validate_iso_date])
-    region = SelectField(_l("Region"), choices=_choices(codes.REGIONS, blank=True),
-                         validators=[DataRequired(_l("Choose a region, or Unknown."))])
+    title = StringField(
+        _l("Title"),
+        filters=[_strip_nfc],
+        validators=[DataRequired(_l("Give the report a short title.")), Length(max=300)],
+    )
+    description = TextAreaField(
+        _l("What happened"),
+        filters=[_strip_nfc],
+        validators=[DataRequired(_l("Describe what happened.")), Length(max=200_000)],
+    )
+    occurred_on = StringField(
+        _l("Date (start)"), filters=[_strip_nfc], validators=[validate_iso_date]
+    )
+    occurred_precision = SelectField(
+        _l("How precise is the date?"), choices=_choices(codes.DATE_PRECISION), default="day"
+    )
+    ended_on = StringField(
+        _l("Date (end, if it lasted)"), filters=[_strip_nfc], validators=[validate_iso_date]
+    )
+    region = SelectField(
+        _l("Region"),
+        choices=_choices(codes.REGIONS, blank=True),
+        validators=[DataRequired(_l("Choose a region, or Unknown."))],
+    )
     place = StringField(_l("Place"), filters=[_strip_nfc], validators=[Length(max=300)])
-    abroad_country = StringField(_l("Country (if abroad)"), filters=[_strip_nfc],
-                                 validators=[Length(max=100)])
+    abroad_country = StringField(
+        _l("Country (if abroad)"), filters=[_strip_nfc], validators=[Length(max=100)]
+    )
     rights = MultiCheckboxField(_l("Rights affected"), choices=_choices(codes.RIGHTS))
     acts = MultiCheckboxField(_l("What was done"), choices=_choices(codes.ACTS))
     victims = FieldList(FormField(VictimForm), min_entries=1, max_entries=MAX_GROUP)
     perpetrators = FieldList(FormField(PerpetratorForm), min_entries=1, max_entries=MAX_GROUP)
     legal = FieldList(FormField(LegalForm), min_entries=1, max_entries=MAX_GROUP)
     sources = MultiCheckboxField(_l("How do you know?"), choices=_choices(codes.SOURCES))
-    links = TextAreaField(_l("Links (one per line, as plain text)"), filters=[_strip_nfc],
-                          validators=[Length(max=20_000)])
-    sensitivity = SelectField(_l("Sensitivity"), choices=_choices(codes.SENSITIVITY),
-                              default="normal")
+    links = TextAreaField(
+        _l("Links (one per line, as plain text)"),
+        filters=[_strip_nfc],
+        validators=[Length(max=20_000)],
+    )
+    sensitivity = SelectField(
+        _l("Sensitivity"), choices=_choices(codes.SENSITIVITY), default="normal"
+    )
     may_publish = BooleanField(_l("May be published"))
     withhold_names = BooleanField(_l("Withhold all names when publishing"), default=True)
-    contact = StringField(_l("How to contact you (optional)"), filters=[_strip_nfc],
-                          validators=[Optional(), Length(max=300)])
+    contact = StringField(
+        _l("How to contact you (optional)"),
+        filters=[_strip_nfc],
+        validators=[Optional(), Length(max=300)],
+    )
     attachments = MultipleFileField(_l("Attachments (photos, video, documents)"))
     add_victim = SubmitField(_l("Add another person"))
     add_perpetrator = SubmitField(_l("Add another perpetrator"))
@@ -123,9 +142,11 @@ class ReportForm(FlaskForm):
 
     def grow_requested(self) -> bool:
         """Handle an "add another" button: append an empty row; True if one was pressed."""
-        for button, group in ((self.add_victim, self.victims),
-                              (self.add_perpetrator, self.perpetrators),
-                              (self.add_legal, self.legal)):
+        for button, group in (
+            (self.add_victim, self.victims),
+            (self.add_perpetrator, self.perpetrators),
+            (self.add_legal, self.legal),
+        ):
             if button.data and len(group.entries) < MAX_GROUP:
                 group.append_entry()
                 return True
@@ -145,20 +166,30 @@ class PassphraseForm(FlaskForm):
 
 class SetupForm(FlaskForm):
     passphrase = PasswordField(_l("New passphrase"), validators=[DataRequired()])
-    confirm = PasswordField(_l("Repeat the passphrase"), validators=[
-        DataRequired(), EqualTo("passphrase", _l("The two passphrases differ."))])
-    role = SelectField(_l("This device is"), default="field", choices=_choices((
-        ("field", _l("a field device (write and export reports)")),
-        ("coordinator", _l("a coordinator's machine (import and review)")),
-    )))
+    confirm = PasswordField(
+        _l("Repeat the passphrase"),
+        validators=[DataRequired(), EqualTo("passphrase", _l("The two passphrases differ."))],
+    )
+    role = SelectField(
+        _l("This device is"),
+        default="field",
+        choices=_choices(
+            (
+                ("field", _l("a field device (write and export reports)")),
+                ("coordinator", _l("a coordinator's machine (import and review)")),
+            )
+        ),
+    )
     submit = SubmitField(_l("Create the encrypted store"))
 
 
 class ChangePassphraseForm(FlaskForm):
     current = PasswordField(_l("Current passphrase"), validators=[DataRequired()])
     passphrase = PasswordField(_l("New passphrase"), validators=[DataRequired()])
-    confirm = PasswordField(_l("Repeat the new passphrase"), validators=[
-        DataRequired(), EqualTo("passphrase", _l("The two passphrases differ."))])
+    confirm = PasswordField(
+        _l("Repeat the new passphrase"),
+        validators=[DataRequired(), EqualTo("passphrase", _l("The two passphrases differ."))],
+    )
     submit = SubmitField(_l("Change passphrase"))
 
 

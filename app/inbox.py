@@ -63,7 +63,8 @@ def counts(conn: sqlcipher3.Connection) -> tuple[int, int]:
 def _prepare(upload: FileStorage) -> tuple[dict[str, Any], bytes | None, EncryptedSpool]:
     """Describe one upload: cleaned image bytes (if any) and the spool with the original."""
     spool = upload.stream
-    assert isinstance(spool, EncryptedSpool)
+    if not isinstance(spool, EncryptedSpool):
+        raise TypeError("uploads must arrive through KuagerRequest's encrypted spool")
     spool.seek(0)
     head = spool.read(16)
     fmt = attachments.sniff_image(head)
@@ -76,7 +77,8 @@ def _prepare(upload: FileStorage) -> tuple[dict[str, Any], bytes | None, Encrypt
     item = {
         "name": attachments.display_name(upload.filename),
         "media_type": upload.mimetype or "application/octet-stream",
-        "original_size": spool.size, "original_sha256": spool.sha256,
+        "original_size": spool.size,
+        "original_sha256": spool.sha256,
         "metadata_removed": cleaned is not None,
         "size": len(cleaned) if cleaned is not None else spool.size,
         "sha256": hashlib.sha256(cleaned).hexdigest() if cleaned is not None else spool.sha256,
@@ -90,14 +92,21 @@ def _spool_chunks(spool: EncryptedSpool) -> Iterator[bytes]:
         yield chunk
 
 
-def seal_submission(conn: sqlcipher3.Connection, cfg: Config, body: dict[str, Any],
-                    uploads: Iterable[FileStorage]) -> str:
+def seal_submission(
+    conn: sqlcipher3.Connection, cfg: Config, body: dict[str, Any], uploads: Iterable[FileStorage]
+) -> str:
     """Seal one submission to the recipients and keep only the sealed file."""
     prepared = [_prepare(upload) for upload in real_uploads(uploads)]
     now = utc_now()
     document = {
-        "report": {"id": uuid.uuid4().hex, "revision": 1, "origin": "public", "created_at": now,
-                   "updated_at": now, "body": body},
+        "report": {
+            "id": uuid.uuid4().hex,
+            "revision": 1,
+            "origin": "public",
+            "created_at": now,
+            "updated_at": now,
+            "body": body,
+        },
         "attachments": [item for item, _cleaned, _spool in prepared],
     }
     raw = reports.canonical_json(document).encode()
@@ -114,8 +123,10 @@ def seal_submission(conn: sqlcipher3.Connection, cfg: Config, body: dict[str, An
                 for chunk in _spool_chunks(spool):
                     writer.write(chunk)
         inbox_id = uuid.uuid4().hex
-        conn.execute("INSERT INTO inbox(id, received_at, file_name, file_key, size)"
-                     " VALUES (?,?,?,?,?)", (inbox_id, now, file_name, b"", path.stat().st_size))
+        conn.execute(
+            "INSERT INTO inbox(id, received_at, file_name, file_key, size) VALUES (?,?,?,?,?)",
+            (inbox_id, now, file_name, b"", path.stat().st_size),
+        )
         conn.commit()
     except BaseException:
         path.unlink(missing_ok=True)
@@ -138,7 +149,7 @@ class _Reader:
                 if not self._buffer:
                     raise EnvelopeError("a sealed submission is shorter than it declares")
             take = self._buffer[:need]
-            self._buffer = self._buffer[len(take):]
+            self._buffer = self._buffer[len(take) :]
             parts.append(take)
             need -= len(take)
         return b"".join(parts)
@@ -161,8 +172,9 @@ class _Reader:
         return not self._buffer and next(self._chunks, b"") == b""
 
 
-def open_envelope(cfg: Config, sealed: BinaryIO, identities: list[Any],
-                  moved: list[str]) -> tuple[dict[str, Any], list[tuple[dict[str, Any], attachments.StoredFile]]]:
+def open_envelope(
+    cfg: Config, sealed: BinaryIO, identities: list[Any], moved: list[str]
+) -> tuple[dict[str, Any], list[tuple[dict[str, Any], attachments.StoredFile]]]:
     """Decrypt an envelope into encrypted files; every stored file is appended to ``moved``."""
     reader = _Reader(iter(age.decrypt(sealed, identities)))
     if reader.read_exact(len(MAGIC)) != MAGIC:

@@ -24,16 +24,24 @@ def real_uploads(files: Iterable[FileStorage]) -> list[FileStorage]:
 def _files_of(conn: sqlcipher3.Connection, attachment_ids: list[str]) -> list[str]:
     names = []
     for attachment_id in attachment_ids:
-        row = conn.execute("SELECT file_name, sealed_original FROM attachments WHERE id = ?",
-                           (attachment_id,)).fetchone()
+        row = conn.execute(
+            "SELECT file_name, sealed_original FROM attachments WHERE id = ?", (attachment_id,)
+        ).fetchone()
         if row is not None:
             names += [name for name in row if name]
     return names
 
 
-def save(conn: sqlcipher3.Connection, cfg: Config, body: dict[str, Any],
-         uploads: Iterable[FileStorage], *, report_id: str | None = None,
-         origin: str = "operator", device: str = "") -> str:
+def save(
+    conn: sqlcipher3.Connection,
+    cfg: Config,
+    body: dict[str, Any],
+    uploads: Iterable[FileStorage],
+    *,
+    report_id: str | None = None,
+    origin: str = "operator",
+    device: str = "",
+) -> str:
     """Create (or, with ``report_id``, edit) a report and add its uploads; commit once."""
     added: list[str] = []
     uploads = real_uploads(uploads)

@@ -50,20 +50,24 @@ def initialise(conn: sqlcipher3.Connection, role: str, *, hybrid: bool = False) 
 
 # -- recipients (field) ----------------------------------------------------------------
 
+
 def parse_recipient(text: str) -> Recipient:
     try:
         return keys.parse_recipient(text.strip())
     except CryptoError:
-        raise StoreError(_("not a coordinator public key (age1...): %(key)s",
-                           key=text.strip()[:80])) from None
+        raise StoreError(
+            _("not a coordinator public key (age1...): %(key)s", key=text.strip()[:80])
+        ) from None
 
 
 def add_recipient(conn: sqlcipher3.Connection, text: str, label: str = "") -> str:
     recipient = parse_recipient(text)
     existing = [parse_recipient(row["public_key"]) for row in list_recipients(conn)]
     age.check_recipients([*existing, recipient])
-    conn.execute("INSERT OR IGNORE INTO recipients(public_key, label, added_at) VALUES (?,?,?)",
-                 (str(recipient), label.strip()[:100], utc_now()))
+    conn.execute(
+        "INSERT OR IGNORE INTO recipients(public_key, label, added_at) VALUES (?,?,?)",
+        (str(recipient), label.strip()[:100], utc_now()),
+    )
     conn.commit()
     return str(recipient)
 
@@ -76,7 +80,7 @@ def remove_recipient(conn: sqlcipher3.Connection, text: str) -> None:
 def key_fingerprint(key: str) -> str:
     """Digits in groups, to compare a pasted key with the coordinator's over the phone."""
     digits = str(int.from_bytes(hashlib.sha256(key.encode()).digest()[:12], "big")).zfill(30)
-    return " ".join(digits[i:i + 5] for i in range(0, 30, 5))
+    return " ".join(digits[i : i + 5] for i in range(0, 30, 5))
 
 
 def list_recipients(conn: sqlcipher3.Connection) -> list[sqlcipher3.Row]:
@@ -88,6 +92,7 @@ def recipients_of(conn: sqlcipher3.Connection) -> list[Recipient]:
 
 
 # -- identities (coordinator) ----------------------------------------------------------
+
 
 def add_identity(conn: sqlcipher3.Connection, identity: Identity) -> bool:
     """Store an identity; False if it was already there."""
@@ -114,8 +119,11 @@ def identity_file_text(conn: sqlcipher3.Connection) -> str:
     """The age identity file format: comments, then one secret key a line."""
     lines = []
     for row in conn.execute("SELECT * FROM identities ORDER BY added_at"):
-        lines += [f"# created: {row['added_at']}", f"# public key: {row['public_key']}",
-                  row["secret"]]
+        lines += [
+            f"# created: {row['added_at']}",
+            f"# public key: {row['public_key']}",
+            row["secret"],
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -131,9 +139,11 @@ def import_identities(conn: sqlcipher3.Connection, path: Path, passphrase: str) 
     """Add the identities of an exported file; returns how many were new."""
     with open(path, "rb") as fh:
         text = b"".join(age.decrypt_with_passphrase(fh, passphrase)).decode()
-    found = [keys.parse_identity(line.strip()) for line in text.splitlines()
-             if line.strip() and not line.startswith("#")]
+    found = [
+        keys.parse_identity(line.strip())
+        for line in text.splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     if not found:
         raise StoreError(_("%(path)s holds no identity", path=path))
     return sum(add_identity(conn, identity) for identity in found)
-

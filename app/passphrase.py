@@ -16,11 +16,26 @@ MIN_LENGTH = 12
 MIN_DISTINCT = 6
 
 #: The most common choices people make, in the three languages (and keyboard walks).
-_COMMON = frozenset({
-    "password", "password123", "qwertyuiop", "qwerty123456", "123456789012", "iloveyou1234",
-    "йцукенгшщзхъ", "пароль123456", "парольпароль", "кұпиясөз1234", "administrator",
-    "kazakhstan2026", "qazaqstan2026", "казахстан2026", "қазақстан2026", "letmeinplease",
-})
+_COMMON = frozenset(
+    {
+        "password",
+        "password123",
+        "qwertyuiop",
+        "qwerty123456",
+        "123456789012",
+        "iloveyou1234",
+        "йцукенгшщзхъ",
+        "пароль123456",
+        "парольпароль",
+        "кұпиясөз1234",
+        "administrator",
+        "kazakhstan2026",
+        "qazaqstan2026",
+        "казахстан2026",
+        "қазақстан2026",
+        "letmeinplease",
+    }
+)
 
 
 def weakness(passphrase: str) -> object | None:

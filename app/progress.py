@@ -33,12 +33,15 @@ class Progress:
             self._draw()
 
     def _draw(self) -> None:
-        assert self.stream is not None
+        if self.stream is None:
+            return
         total = max(self.total_bytes, 1)
         share = min(1.0, self.bytes_done / total)
         bar = "#" * int(share * 30)
-        self.stream.write(f"\r[{bar:<30}] {share:6.1%}  {self.bytes_done / 1e6:9.1f} MB"
-                          f"  {self.reports_done} reports")
+        self.stream.write(
+            f"\r[{bar:<30}] {share:6.1%}  {self.bytes_done / 1e6:9.1f} MB"
+            f"  {self.reports_done} reports"
+        )
         self.stream.flush()
 
     def finish(self) -> None:

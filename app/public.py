@@ -45,13 +45,15 @@ class SubmissionBudget:
 def _budget() -> SubmissionBudget:
     app = current_app
     if "kuager.budget" not in app.extensions:
-        app.extensions["kuager.budget"] = SubmissionBudget(app.config["KUAGER"].public_submissions_per_hour)
+        app.extensions["kuager.budget"] = SubmissionBudget(
+            app.config["KUAGER"].public_submissions_per_hour
+        )
     return app.extensions["kuager.budget"]
 
 
 def new_receipt() -> str:
     code = "".join(secrets.choice(_RECEIPT_ALPHABET) for _ in range(12))
-    return "-".join(code[i:i + 4] for i in range(0, 12, 4))
+    return "-".join(code[i : i + 4] for i in range(0, 12, 4))
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -75,7 +77,9 @@ def submit() -> ResponseReturnValue:
             intake.save(get_db(), cfg, body, uploads, origin="public")
         session["receipt"] = receipt
         return redirect(url_for("public.thanks"), 303)
-    return render_template("public/form.html", form=form), (400 if request.method == "POST" else 200)
+    return render_template("public/form.html", form=form), (
+        400 if request.method == "POST" else 200
+    )
 
 
 @bp.route("/thanks")

@@ -21,9 +21,25 @@ from .timeutil import utc_now
 
 #: Fields of a report body, in the order a reader expects them.
 BODY_FIELDS = (
-    "title", "description", "occurred_on", "occurred_precision", "ended_on", "region",
-    "place", "abroad_country", "rights", "acts", "victims", "perpetrators", "legal",
-    "sources", "links", "sensitivity", "may_publish", "withhold_names", "contact",
+    "title",
+    "description",
+    "occurred_on",
+    "occurred_precision",
+    "ended_on",
+    "region",
+    "place",
+    "abroad_country",
+    "rights",
+    "acts",
+    "victims",
+    "perpetrators",
+    "legal",
+    "sources",
+    "links",
+    "sensitivity",
+    "may_publish",
+    "withhold_names",
+    "contact",
 )
 _GROUPS = {
     "victims": ("name", "role", "consent", "may_name"),
@@ -41,11 +57,22 @@ def body_from_form(data: dict[str, Any]) -> dict[str, Any]:
     body = {name: data.get(name) for name in BODY_FIELDS}
     for group, keys in _GROUPS.items():
         rows = [{k: row.get(k) for k in keys} for row in data.get(group) or []]
-        body[group] = [row for row in rows if any(row.get(k) for k in keys if k not in ("consent", "may_name"))]
+        body[group] = [
+            row for row in rows if any(row.get(k) for k in keys if k not in ("consent", "may_name"))
+        ]
     for name in ("rights", "acts", "sources"):
         body[name] = sorted(set(body.get(name) or []))
-    for name in ("title", "description", "occurred_on", "ended_on", "region", "place",
-                 "abroad_country", "links", "contact"):
+    for name in (
+        "title",
+        "description",
+        "occurred_on",
+        "ended_on",
+        "region",
+        "place",
+        "abroad_country",
+        "links",
+        "contact",
+    ):
         body[name] = body.get(name) or ""
     body["may_publish"] = bool(body.get("may_publish"))
     body["withhold_names"] = bool(body.get("withhold_names"))
@@ -64,23 +91,40 @@ def content_hash(body: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(body).encode()).hexdigest()
 
 
-def create(conn: sqlcipher3.Connection, body: dict[str, Any], origin: str = "operator",
-           device: str = "") -> str:
+def create(
+    conn: sqlcipher3.Connection, body: dict[str, Any], origin: str = "operator", device: str = ""
+) -> str:
     """Insert a new report (the caller commits, together with its attachments)."""
     report_id = uuid.uuid4().hex
     now = utc_now()
     conn.execute(
         "INSERT INTO reports(id, revision, origin, status, created_at, updated_at, title,"
         " occurred_on, region, body, content_sha256) VALUES (?,1,?,?,?,?,?,?,?,?,?)",
-        (report_id, origin, "draft", now, now, body["title"], body["occurred_on"],
-         body["region"], canonical_json(body), content_hash(body)),
+        (
+            report_id,
+            origin,
+            "draft",
+            now,
+            now,
+            body["title"],
+            body["occurred_on"],
+            body["region"],
+            canonical_json(body),
+            content_hash(body),
+        ),
     )
-    custody.record(conn, report_id, "created", device, origin)
+    custody.record(conn, report_id, "created", device=device, detail=origin)
     return report_id
 
 
-def update(conn: sqlcipher3.Connection, report_id: str, body: dict[str, Any],
-           device: str = "", *, force: bool = False) -> None:
+def update(
+    conn: sqlcipher3.Connection,
+    report_id: str,
+    body: dict[str, Any],
+    device: str = "",
+    *,
+    force: bool = False,
+) -> None:
     """Edit in place and count the revision up, so a re-export is a new revision.
 
     ``force`` counts up even when the text is unchanged (attachments were added or removed).
@@ -94,10 +138,18 @@ def update(conn: sqlcipher3.Connection, report_id: str, body: dict[str, Any],
         "UPDATE reports SET revision = revision + 1, updated_at = ?, title = ?, occurred_on = ?,"
         " region = ?, body = ?, content_sha256 = ?, status = 'draft', exported_in = NULL"
         " WHERE id = ? AND revision = ?",
-        (utc_now(), body["title"], body["occurred_on"], body["region"], canonical_json(body),
-         content_hash(body), report_id, row["revision"]),
+        (
+            utc_now(),
+            body["title"],
+            body["occurred_on"],
+            body["region"],
+            canonical_json(body),
+            content_hash(body),
+            report_id,
+            row["revision"],
+        ),
     )
-    custody.record(conn, report_id, "edited", device, "")
+    custody.record(conn, report_id, "edited", device=device)
 
 
 def delete(conn: sqlcipher3.Connection, cfg: Config, report_ids: Iterable[str]) -> int:
@@ -125,8 +177,16 @@ def body_of(row: sqlcipher3.Row) -> dict[str, Any]:
     return json.loads(row["body"])
 
 
-def search(conn: sqlcipher3.Connection, *, region: str = "", status: str = "", right: str = "",
-           act: str = "", text: str = "", limit: int = 500) -> list[sqlcipher3.Row]:
+def search(
+    conn: sqlcipher3.Connection,
+    *,
+    region: str = "",
+    status: str = "",
+    right: str = "",
+    act: str = "",
+    text: str = "",
+    limit: int = 500,
+) -> list[sqlcipher3.Row]:
     """Latest revision of each report matching every given filter, newest first."""
     where, args = ["r.revision = (SELECT max(revision) FROM reports WHERE id = r.id)"], []
     if region:
@@ -137,12 +197,15 @@ def search(conn: sqlcipher3.Connection, *, region: str = "", status: str = "", r
         args.append(status)
     for name, value in (("rights", right), ("acts", act)):
         if value:
-            where.append(f"EXISTS (SELECT 1 FROM json_each(r.body, '$.{name}') WHERE value = ?)")
+            # ``name`` is one of two fixed field names, never input.
+            where.append(f"EXISTS (SELECT 1 FROM json_each(r.body, '$.{name}') WHERE value = ?)")  # noqa: S608
             args.append(value)
     if text:
         where.append("(r.title LIKE ? OR json_extract(r.body, '$.description') LIKE ?)")
         args += [f"%{text}%", f"%{text}%"]
-    sql = f"SELECT r.* FROM reports r WHERE {' AND '.join(where)} ORDER BY r.updated_at DESC LIMIT ?"  # noqa: S608 - only fixed fragments are joined
+    # Only the fixed fragments above are joined; every value is a bound parameter.
+    conditions = " AND ".join(where)
+    sql = f"SELECT r.* FROM reports r WHERE {conditions} ORDER BY r.updated_at DESC LIMIT ?"  # noqa: S608
     return conn.execute(sql, (*args, limit)).fetchall()
 
 
@@ -159,9 +222,15 @@ def as_json(conn: sqlcipher3.Connection, row: sqlcipher3.Row) -> dict[str, Any]:
         "updated_at": row["updated_at"],
         **body,
         "attachments": [
-            {"name": f["name"], "sha256": f["sha256"], "size": f["size"],
-             "media_type": f["media_type"], "metadata_removed": bool(f["metadata_removed"]),
-             "original_sha256": f["original_sha256"], "original_size": f["original_size"]}
+            {
+                "name": f["name"],
+                "sha256": f["sha256"],
+                "size": f["size"],
+                "media_type": f["media_type"],
+                "metadata_removed": bool(f["metadata_removed"]),
+                "original_sha256": f["original_sha256"],
+                "original_size": f["original_size"],
+            }
             for f in files
         ],
         "source_device": row["source_device"],

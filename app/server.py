@@ -30,16 +30,22 @@ class Listener:
 
     def bind(self) -> int:
         """Bind now (so the real port is known before anything is printed)."""
-        self.server = wsgi.Server((self.host, self.port), self.app, numthreads=THREADS,
-                                  timeout=SOCKET_TIMEOUT, shutdown_timeout=2)
+        self.server = wsgi.Server(
+            (self.host, self.port),
+            self.app,
+            numthreads=THREADS,
+            timeout=SOCKET_TIMEOUT,
+            shutdown_timeout=2,
+        )
         self.server.server_name = "kuager"
         self.server.prepare()
         self.port = self.server.bind_addr[1]
         return self.port
 
     def start(self) -> None:
-        self.thread = threading.Thread(target=self.server.serve, name=f"kuager-{self.port}",
-                                       daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve, name=f"kuager-{self.port}", daemon=True
+        )
         self.thread.start()
 
     def stop(self) -> None:

@@ -18,14 +18,21 @@ bp = Blueprint("settings", __name__, url_prefix="/settings")
 WIPE_WORDS = frozenset({"yes", "иә", "да"})
 
 
-def _page(passphrase_form: ChangePassphraseForm, wipe_form: WipeForm,
-          status: int = 200) -> ResponseReturnValue:
+def _page(
+    passphrase_form: ChangePassphraseForm, wipe_form: WipeForm, status: int = 200
+) -> ResponseReturnValue:
     conn = get_db()
     role = get_store().role
     keys = [(key, keyring.key_fingerprint(key)) for key in keyring.public_keys(conn)]
     fingerprint = device.fingerprint(conn) if role == "field" else ""
-    return render_template("settings.html", role=role, fingerprint=fingerprint, public_keys=keys,
-                           passphrase_form=passphrase_form, wipe_form=wipe_form), status
+    return render_template(
+        "settings.html",
+        role=role,
+        fingerprint=fingerprint,
+        public_keys=keys,
+        passphrase_form=passphrase_form,
+        wipe_form=wipe_form,
+    ), status
 
 
 @bp.route("/")

@@ -83,8 +83,7 @@ class EncryptedSpool(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         if self._reader is None:
             self.seek(0)
-        assert self._reader is not None
-        return self._reader.readinto(buffer)
+        return self._reader.readinto(buffer) if self._reader is not None else 0
 
     # -- ending -----------------------------------------------------------------------
 

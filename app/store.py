@@ -105,7 +105,9 @@ class Store:
                 conn.commit()
             finally:
                 conn.close()
-            atomic_write_bytes(self.config.key_file, keywrap.wrap_key(bytes(key), passphrase, KDF_PROFILE))
+            atomic_write_bytes(
+                self.config.key_file, keywrap.wrap_key(bytes(key), passphrase, KDF_PROFILE)
+            )
         except BaseException:
             self._remove_new_store()
             raise
@@ -225,8 +227,12 @@ class Store:
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def _remove_new_store(self) -> None:
-        for path in (self.config.db_file, Path(f"{self.config.db_file}-journal"),
-                     Path(f"{self.config.db_file}-wal"), Path(f"{self.config.db_file}-shm")):
+        for path in (
+            self.config.db_file,
+            Path(f"{self.config.db_file}-journal"),
+            Path(f"{self.config.db_file}-wal"),
+            Path(f"{self.config.db_file}-shm"),
+        ):
             path.unlink(missing_ok=True)
         for folder in (self.config.files_dir, self.config.spool_dir, self.config.tor_dir):
             shutil.rmtree(folder, ignore_errors=True)

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 MIB = 1 << 20
-PASSPHRASE = "benchmark passphrase words"
+PASSPHRASE = "benchmark passphrase words"  # noqa: S105 - a throw-away store
 TIME = "/usr/bin/time"
 
 
@@ -36,7 +36,7 @@ def _chunks(size: int) -> object:
 
 
 def build_store(root: Path, size: int) -> tuple[Path, str, Path]:
-    """A field store with one report and one ``size``-byte attachment; and the same bytes in clear."""
+    """A field store with one report and one ``size``-byte attachment, and those bytes in clear."""
     from app import keyring, reports
     from app import store as store_module
     from app.attachments import insert_row, write_encrypted
@@ -57,8 +57,16 @@ def build_store(root: Path, size: int) -> tuple[Path, str, Path]:
     body = reports.body_from_form({"title": "bench", "description": "bench", "region": "astana"})
     report_id = reports.create(conn, body)
     stored = write_encrypted(store.config, _chunks(size))
-    insert_row(conn, report_id, "video.mp4", "video/mp4", stored, original_size=size,
-               original_sha256=stored.sha256, metadata_removed=False)
+    insert_row(
+        conn,
+        report_id,
+        "video.mp4",
+        "video/mp4",
+        stored,
+        original_size=size,
+        original_sha256=stored.sha256,
+        metadata_removed=False,
+    )
     conn.commit()
     conn.close()
     # The same bytes in clear, for age: decrypt what the store holds.
@@ -77,8 +85,14 @@ def timed(args: list[str], stdin: str | None = None) -> tuple[float, float]:
     with tempfile.NamedTemporaryFile("r") as report:
         prefix = [TIME, "-f", "%M", "-o", report.name] if Path(TIME).exists() else []
         started = time.perf_counter()
-        subprocess.run(prefix + args, input=stdin, text=True, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            prefix + args,
+            input=stdin,
+            text=True,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         elapsed = time.perf_counter() - started
         peak = float(report.read().strip().splitlines()[-1]) / 1024 if prefix else float("nan")
     return elapsed, peak
@@ -86,24 +100,43 @@ def timed(args: list[str], stdin: str | None = None) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size-mib", type=int,
-                        default=int(os.environ.get("KUAGER_BENCH_SIZE_MIB", "1024")))
+    parser.add_argument(
+        "--size-mib", type=int, default=int(os.environ.get("KUAGER_BENCH_SIZE_MIB", "1024"))
+    )
     args = parser.parse_args(argv)
     size = args.size_mib * MIB
     age = shutil.which("age")
-    with tempfile.TemporaryDirectory(prefix="kuager-bench-", dir=os.environ.get("KUAGER_BENCH_DIR")) as tmp:
+    with tempfile.TemporaryDirectory(
+        prefix="kuager-bench-", dir=os.environ.get("KUAGER_BENCH_DIR")
+    ) as tmp:
         root = Path(tmp)
         data, recipient, plain = build_store(root, size)
         # The export includes starting Python and unlocking the store: time that alone.
-        unlock, _ = timed([sys.executable, "-m", "app", "--data", str(data), "recipients", "list"],
-                          PASSPHRASE + "\n")
-        export_s, export_peak = timed([sys.executable, "-m", "app", "--data", str(data), "export",
-                                       "--out", str(root / "bundle.age")], PASSPHRASE + "\n")
+        unlock, _ = timed(
+            [sys.executable, "-m", "app", "--data", str(data), "recipients", "list"],
+            PASSPHRASE + "\n",
+        )
+        export_s, export_peak = timed(
+            [
+                sys.executable,
+                "-m",
+                "app",
+                "--data",
+                str(data),
+                "export",
+                "--out",
+                str(root / "bundle.age"),
+            ],
+            PASSPHRASE + "\n",
+        )
         rows = [("kuager export (store -> bundle)", size / (export_s - unlock) / 1e6, export_peak)]
         if age:
             age_s, age_peak = timed([age, "-r", recipient, "-o", str(root / "age.out"), str(plain)])
             rows.append(("age -r (plaintext file -> file)", size / age_s / 1e6, age_peak))
-    print(f"\nWhole export, {args.size_mib} MiB attachment (start-up and unlock, {unlock:.2f} s, subtracted)")
+    print(
+        f"\nWhole export, {args.size_mib} MiB attachment "
+        f"(start-up and unlock, {unlock:.2f} s, subtracted)"
+    )
     print(f"{'what':<36} {'MB/s':>9} {'peak MiB':>9}")
     for name, rate, peak in rows:
         print(f"{name:<36} {rate:>9.1f} {peak:>9.1f}")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -69,8 +68,9 @@ def public_client(public_app: Flask) -> FlaskClient:
 def csrf_token(client: FlaskClient, path: str) -> str:
     page = client.get(path)
     assert page.status_code == 200, page.status_code
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.get_data(as_text=True)) or \
-        re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    match = re.search(
+        r'name="csrf_token" type="hidden" value="([^"]+)"', page.get_data(as_text=True)
+    ) or re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
     assert match, "no csrf_token on " + path
     return match.group(1)
 
@@ -100,8 +100,3 @@ def require_tool(name: str) -> str:
             pytest.fail(message)
         pytest.skip(message)
     return path
-
-
-@pytest.fixture
-def unlocked(field_store: Store) -> Iterator[Store]:
-    yield field_store

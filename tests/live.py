@@ -21,10 +21,18 @@ from pathlib import Path
 PASSPHRASE = "correct horse battery staple"
 
 
-def kuager(*args: str, data: Path, stdin: str = PASSPHRASE + "\n",
-           env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "app", "--data", str(data), *args], input=stdin,
-                          capture_output=True, text=True, timeout=120, env=env, check=False)
+def kuager(
+    *args: str, data: Path, stdin: str = PASSPHRASE + "\n", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app", "--data", str(data), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
 
 
 class Server:
@@ -32,9 +40,22 @@ class Server:
 
     def __init__(self, data: Path, *extra: str, env: dict[str, str] | None = None) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app", "--data", str(data), "serve", "--port", "0",
-             "--no-browser", *extra],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "app",
+                "--data",
+                str(data),
+                "serve",
+                "--port",
+                "0",
+                "--no-browser",
+                *extra,
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
             env=env,
         )
         assert self.proc.stdin and self.proc.stdout
@@ -47,7 +68,9 @@ class Server:
         while len(self.urls) < count:
             line = self.proc.stdout.readline()
             if not line:
-                raise RuntimeError("serve exited: " + (self.proc.stderr.read() if self.proc.stderr else ""))
+                raise RuntimeError(
+                    "serve exited: " + (self.proc.stderr.read() if self.proc.stderr else "")
+                )
             self.urls.append(line.strip())
         return self.urls
 
@@ -80,10 +103,12 @@ class Browser:
     def __init__(self, base: str) -> None:
         self.base = base.rstrip("/")
         self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), self._NoRedirect())
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), self._NoRedirect()
+        )
 
-    def request(self, path: str, body: bytes | None = None,
-                headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    def request(
+        self, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
         req = urllib.request.Request(self.base + path, data=body, headers=headers or {})
         try:
             with self.opener.open(req, timeout=60) as response:
@@ -102,26 +127,47 @@ class Browser:
         assert match, path
         return match.group(1).decode()
 
-    def post(self, path: str, fields: Iterable[tuple[str, str]],
-             files: Iterable[tuple[str, str, bytes]] = ()) -> tuple[int, dict[str, str], bytes]:
+    def post(
+        self,
+        path: str,
+        fields: Iterable[tuple[str, str]],
+        files: Iterable[tuple[str, str, bytes]] = (),
+    ) -> tuple[int, dict[str, str], bytes]:
         boundary = "----kuager" + secrets.token_hex(8)
         parts: list[bytes] = []
         for name, value in fields:
-            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
-                         .encode() + value.encode() + b"\r\n")
+            parts.append(
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+                + value.encode()
+                + b"\r\n"
+            )
         for name, filename, content in files:
-            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
-                         f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'
-                         .encode() + content + b"\r\n")
+            parts.append(
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+                f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode()
+                + content
+                + b"\r\n"
+            )
         body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-        return self.request(path, body, {"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        return self.request(
+            path, body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        )
 
 
 def report_fields(title: str, description: str, csrf: str) -> list[tuple[str, str]]:
-    return [("csrf_token", csrf), ("title", title), ("description", description),
-            ("occurred_on", "2026-01-12"), ("occurred_precision", "day"),
-            ("region", "almaty_city"), ("place", "Алматы"), ("rights", "assembly"),
-            ("acts", "detention_administrative"), ("sensitivity", "normal"), ("save", "1")]
+    return [
+        ("csrf_token", csrf),
+        ("title", title),
+        ("description", description),
+        ("occurred_on", "2026-01-12"),
+        ("occurred_precision", "day"),
+        ("region", "almaty_city"),
+        ("place", "Алматы"),
+        ("rights", "assembly"),
+        ("acts", "detention_administrative"),
+        ("sensitivity", "normal"),
+        ("save", "1"),
+    ]
 
 
 def child_env(**extra: str) -> dict[str, str]:

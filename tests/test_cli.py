@@ -22,28 +22,34 @@ def run(runner: CliRunner, *args: str, stdin: str = "") -> Result:
 
 
 def init(runner: CliRunner, data: Path, role: str, *extra: str) -> Result:
-    result = run(runner, "init", "--role", role, "--data", str(data), *extra, stdin=PASSPHRASE + "\n")
+    result = run(
+        runner, "init", "--role", role, "--data", str(data), *extra, stdin=PASSPHRASE + "\n"
+    )
     assert result.exit_code == 0, result.output
     return result
 
 
 def test_init_field_and_refuse_twice(runner: CliRunner, tmp_path: Path) -> None:
     init(runner, tmp_path / "f", "field")
-    again = run(runner, "init", "--role", "field", "--data", str(tmp_path / "f"),
-                stdin=PASSPHRASE + "\n")
+    again = run(
+        runner, "init", "--role", "field", "--data", str(tmp_path / "f"), stdin=PASSPHRASE + "\n"
+    )
     assert again.exit_code == 1
     assert again.stderr.startswith("error:") and "already exists" in again.stderr
     assert "Traceback" not in again.output
 
 
 def test_group_level_data_option(runner: CliRunner, tmp_path: Path) -> None:
-    result = run(runner, "--data", str(tmp_path / "g"), "init", "--role", "field",
-                 stdin=PASSPHRASE + "\n")
+    result = run(
+        runner, "--data", str(tmp_path / "g"), "init", "--role", "field", stdin=PASSPHRASE + "\n"
+    )
     assert result.exit_code == 0
     assert (tmp_path / "g" / "kuager.key").exists()
 
 
-def test_data_from_environment(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_data_from_environment(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("KUAGER_DATA", str(tmp_path / "env"))
     assert run(runner, "init", "--role", "field", stdin=PASSPHRASE + "\n").exit_code == 0
     assert (tmp_path / "env" / "kuager.key").exists()
@@ -85,23 +91,47 @@ def test_usage_error_exits_2(runner: CliRunner) -> None:
 def test_recipients(runner: CliRunner, tmp_path: Path) -> None:
     key = init(runner, tmp_path / "c", "coordinator").stdout.strip().splitlines()[-1]
     init(runner, tmp_path / "f", "field")
-    added = run(runner, "recipients", "add", key, "--data", str(tmp_path / "f"), stdin=PASSPHRASE + "\n")
+    added = run(
+        runner, "recipients", "add", key, "--data", str(tmp_path / "f"), stdin=PASSPHRASE + "\n"
+    )
     assert added.exit_code == 0
-    listed = run(runner, "recipients", "list", "--data", str(tmp_path / "f"), stdin=PASSPHRASE + "\n")
+    listed = run(
+        runner, "recipients", "list", "--data", str(tmp_path / "f"), stdin=PASSPHRASE + "\n"
+    )
     assert listed.stdout.split()[0] == key
-    bad = run(runner, "recipients", "add", "age1notakey", "--data", str(tmp_path / "f"),
-              stdin=PASSPHRASE + "\n")
+    bad = run(
+        runner,
+        "recipients",
+        "add",
+        "age1notakey",
+        "--data",
+        str(tmp_path / "f"),
+        stdin=PASSPHRASE + "\n",
+    )
     assert bad.exit_code == 1 and bad.stderr.startswith("error:")
 
 
 def test_recipients_refuse_mixing_hybrid_and_classic(runner: CliRunner, tmp_path: Path) -> None:
     classic = init(runner, tmp_path / "c1", "coordinator").stdout.strip().splitlines()[-1]
-    hybrid = init(runner, tmp_path / "c2", "coordinator", "--hybrid").stdout.strip().splitlines()[-1]
+    hybrid = (
+        init(runner, tmp_path / "c2", "coordinator", "--hybrid").stdout.strip().splitlines()[-1]
+    )
     init(runner, tmp_path / "f", "field")
-    assert run(runner, "recipients", "add", classic, "--data", str(tmp_path / "f"),
-               stdin=PASSPHRASE + "\n").exit_code == 0
-    mixed = run(runner, "recipients", "add", hybrid, "--data", str(tmp_path / "f"),
-                stdin=PASSPHRASE + "\n")
+    assert (
+        run(
+            runner,
+            "recipients",
+            "add",
+            classic,
+            "--data",
+            str(tmp_path / "f"),
+            stdin=PASSPHRASE + "\n",
+        ).exit_code
+        == 0
+    )
+    mixed = run(
+        runner, "recipients", "add", hybrid, "--data", str(tmp_path / "f"), stdin=PASSPHRASE + "\n"
+    )
     assert mixed.exit_code == 1 and "mix" in mixed.stderr
 
 
@@ -121,17 +151,41 @@ def test_identity_export_import(runner: CliRunner, tmp_path: Path) -> None:
     key = init(runner, tmp_path / "c1", "coordinator").stdout.strip().splitlines()[-1]
     init(runner, tmp_path / "c2", "coordinator")
     out = tmp_path / "id.age"
-    exported = run(runner, "identity", "export", "--out", str(out), "--data", str(tmp_path / "c1"),
-                   stdin=f"{PASSPHRASE}\nfile passphrase words\n")
+    exported = run(
+        runner,
+        "identity",
+        "export",
+        "--out",
+        str(out),
+        "--data",
+        str(tmp_path / "c1"),
+        stdin=f"{PASSPHRASE}\nfile passphrase words\n",
+    )
     assert exported.exit_code == 0, exported.output
     assert out.read_bytes().startswith(b"age-encryption.org/v1\n-> scrypt ")
-    imported = run(runner, "identity", "import", str(out), "--data", str(tmp_path / "c2"),
-                   stdin=f"{PASSPHRASE}\nfile passphrase words\n")
+    imported = run(
+        runner,
+        "identity",
+        "import",
+        str(out),
+        "--data",
+        str(tmp_path / "c2"),
+        stdin=f"{PASSPHRASE}\nfile passphrase words\n",
+    )
     assert imported.exit_code == 0, imported.output
-    keys = run(runner, "pubkey", "--data", str(tmp_path / "c2"), stdin=PASSPHRASE + "\n").stdout.split()
+    keys = run(
+        runner, "pubkey", "--data", str(tmp_path / "c2"), stdin=PASSPHRASE + "\n"
+    ).stdout.split()
     assert key in keys and len(keys) == 2
-    wrong = run(runner, "identity", "import", str(out), "--data", str(tmp_path / "c2"),
-                stdin=f"{PASSPHRASE}\nnot the file passphrase\n")
+    wrong = run(
+        runner,
+        "identity",
+        "import",
+        str(out),
+        "--data",
+        str(tmp_path / "c2"),
+        stdin=f"{PASSPHRASE}\nnot the file passphrase\n",
+    )
     assert wrong.exit_code == 1 and wrong.stderr.startswith("error:")
 
 
@@ -144,21 +198,49 @@ def test_reports_list_json_fields(runner: CliRunner, tmp_path: Path) -> None:
     store = Store(load_config(tmp_path / "f"))
     store.unlock(PASSPHRASE)
     conn = store.connect()
-    body = reports.body_from_form({"title": "Қамау", "description": "d", "occurred_on": "2026-01-12",
-                                   "region": "astana", "rights": ["liberty"], "acts": ["arrest"]})
+    body = reports.body_from_form(
+        {
+            "title": "Қамау",
+            "description": "d",
+            "occurred_on": "2026-01-12",
+            "region": "astana",
+            "rights": ["liberty"],
+            "acts": ["arrest"],
+        }
+    )
     intake.save(conn, store.config, body, [])
     conn.close()
     store.lock()
-    result = run(runner, "reports", "list", "--json", "--data", str(tmp_path / "f"), stdin=PASSPHRASE + "\n")
+    result = run(
+        runner, "reports", "list", "--json", "--data", str(tmp_path / "f"), stdin=PASSPHRASE + "\n"
+    )
     objects = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(objects) == 1
-    for key in ("id", "title", "description", "occurred_on", "region", "rights", "acts", "attachments"):
+    for key in (
+        "id",
+        "title",
+        "description",
+        "occurred_on",
+        "region",
+        "rights",
+        "acts",
+        "attachments",
+    ):
         assert key in objects[0]
     assert objects[0]["title"] == "Қамау" and objects[0]["acts"] == ["arrest"]
 
 
 def test_help_lists_every_contract_command(runner: CliRunner) -> None:
     text = run(runner, "--help").stdout
-    for name in ("init", "serve", "export", "import", "reports", "recipients", "identity",
-                 "pubkey", "wipe"):
+    for name in (
+        "init",
+        "serve",
+        "export",
+        "import",
+        "reports",
+        "recipients",
+        "identity",
+        "pubkey",
+        "wipe",
+    ):
         assert name in text

@@ -31,6 +31,7 @@ def _files(store: Store) -> list[str]:
 
 # -- setup, unlock, lock -----------------------------------------------------------------
 
+
 @pytest.fixture
 def fresh_client(config: Config, store: Store) -> FlaskClient:
     return create_operator_app(config, store, {"TESTING": True}).test_client()
@@ -43,11 +44,13 @@ def test_first_visit_goes_to_setup(fresh_client: FlaskClient) -> None:
 
 
 @pytest.mark.parametrize("weak", ["short", "aaaaaaaaaaaaaaaa", "123456789012345", "password123"])
-def test_setup_refuses_weak_passphrase_with_reason(fresh_client: FlaskClient, store: Store,
-                                                   weak: str) -> None:
+def test_setup_refuses_weak_passphrase_with_reason(
+    fresh_client: FlaskClient, store: Store, weak: str
+) -> None:
     token = csrf_token(fresh_client, "/setup")
-    response = fresh_client.post("/setup", data={"csrf_token": token, "passphrase": weak,
-                                                 "confirm": weak, "role": "field"})
+    response = fresh_client.post(
+        "/setup", data={"csrf_token": token, "passphrase": weak, "confirm": weak, "role": "field"}
+    )
     assert response.status_code == 200
     assert 'class="error"' in response.get_data(as_text=True)
     assert not store.exists()
@@ -55,8 +58,15 @@ def test_setup_refuses_weak_passphrase_with_reason(fresh_client: FlaskClient, st
 
 def test_setup_creates_store_and_opens_desk(fresh_client: FlaskClient, store: Store) -> None:
     token = csrf_token(fresh_client, "/setup")
-    response = fresh_client.post("/setup", data={"csrf_token": token, "passphrase": PASSPHRASE,
-                                                 "confirm": PASSPHRASE, "role": "field"})
+    response = fresh_client.post(
+        "/setup",
+        data={
+            "csrf_token": token,
+            "passphrase": PASSPHRASE,
+            "confirm": PASSPHRASE,
+            "role": "field",
+        },
+    )
     assert response.status_code == 303
     assert store.exists() and store.is_unlocked
     assert fresh_client.get("/reports").status_code == 200
@@ -64,8 +74,15 @@ def test_setup_creates_store_and_opens_desk(fresh_client: FlaskClient, store: St
 
 def test_setup_of_a_coordinator_makes_its_identity(fresh_client: FlaskClient, store: Store) -> None:
     token = csrf_token(fresh_client, "/setup")
-    fresh_client.post("/setup", data={"csrf_token": token, "passphrase": PASSPHRASE,
-                                      "confirm": PASSPHRASE, "role": "coordinator"})
+    fresh_client.post(
+        "/setup",
+        data={
+            "csrf_token": token,
+            "passphrase": PASSPHRASE,
+            "confirm": PASSPHRASE,
+            "role": "coordinator",
+        },
+    )
     from app import keyring
 
     conn = store.connect()
@@ -82,16 +99,18 @@ def test_lock_then_unlock(client: FlaskClient, field_store: Store) -> None:
     token = csrf_token(client, "/unlock")
     wrong = client.post("/unlock", data={"csrf_token": token, "passphrase": "wrong one, sorry"})
     assert wrong.status_code == 200 and not field_store.is_unlocked
-    right = client.post("/unlock?next=/reports/new",
-                        data={"csrf_token": token, "passphrase": PASSPHRASE})
+    right = client.post(
+        "/unlock?next=/reports/new", data={"csrf_token": token, "passphrase": PASSPHRASE}
+    )
     assert right.status_code == 303 and right.headers["Location"] == "/reports/new"
 
 
 def test_unlock_never_redirects_off_site(client: FlaskClient, field_store: Store) -> None:
     field_store.lock()
     token = csrf_token(client, "/unlock")
-    response = client.post("/unlock?next=//evil.example/x",
-                           data={"csrf_token": token, "passphrase": PASSPHRASE})
+    response = client.post(
+        "/unlock?next=//evil.example/x", data={"csrf_token": token, "passphrase": PASSPHRASE}
+    )
     assert response.headers["Location"] == "/"
 
 
@@ -120,6 +139,7 @@ def test_post_without_csrf_token_is_refused(client: FlaskClient) -> None:
 
 # -- reports -----------------------------------------------------------------------------
 
+
 def test_create_view_list(client: FlaskClient) -> None:
     report_id = _new_report(client)
     page = client.get(f"/reports/{report_id}").get_data(as_text=True)
@@ -130,8 +150,13 @@ def test_create_view_list(client: FlaskClient) -> None:
 
 
 def test_list_filters(client: FlaskClient) -> None:
-    _new_report(client, title="Raid on a newspaper office", region="astana",
-                acts=["search_raid"], rights=["expression"])
+    _new_report(
+        client,
+        title="Raid on a newspaper office",
+        region="astana",
+        acts=["search_raid"],
+        rights=["expression"],
+    )
     _new_report(client, title="Picket in Almaty", region="almaty_city", acts=["fine"])
     by_region = client.get("/reports?region=astana").get_data(as_text=True)
     assert "Raid on a newspaper office" in by_region and "Picket in Almaty" not in by_region
@@ -184,13 +209,16 @@ def test_edit_counts_revision_up(client: FlaskClient, field_store: Store) -> Non
     data = report_form(title="Пикет у акимата (уточнено)")
     data["csrf_token"] = csrf_token(client, f"/reports/{report_id}/edit")
     data["save"] = "1"
-    response = client.post(f"/reports/{report_id}/edit", data=data,
-                           content_type="multipart/form-data")
+    response = client.post(
+        f"/reports/{report_id}/edit", data=data, content_type="multipart/form-data"
+    )
     assert response.status_code == 303
     page = client.get(f"/reports/{report_id}").get_data(as_text=True)
     assert "(уточнено)" in page
     conn = field_store.connect()
-    assert conn.execute("SELECT revision FROM reports WHERE id = ?", (report_id,)).fetchone()[0] == 2
+    assert (
+        conn.execute("SELECT revision FROM reports WHERE id = ?", (report_id,)).fetchone()[0] == 2
+    )
     conn.close()
 
 
@@ -198,7 +226,9 @@ def test_delete_removes_row_and_files(client: FlaskClient, field_store: Store) -
     report_id = _new_report(client, attachments=[(io.BytesIO(b"%PDF-1.4 test" * 100), "акт.pdf")])
     assert _files(field_store)
     token = csrf_token(client, f"/reports/{report_id}")
-    assert client.post(f"/reports/{report_id}/delete", data={"csrf_token": token}).status_code == 303
+    assert (
+        client.post(f"/reports/{report_id}/delete", data={"csrf_token": token}).status_code == 303
+    )
     assert client.get(f"/reports/{report_id}").status_code == 404
     assert _files(field_store) == []
     conn = field_store.connect()
@@ -208,6 +238,7 @@ def test_delete_removes_row_and_files(client: FlaskClient, field_store: Store) -
 
 
 # -- attachments -------------------------------------------------------------------------
+
 
 def _jpeg_with_gps() -> bytes:
     image = Image.new("RGB", (64, 48), (200, 30, 30))

@@ -35,7 +35,10 @@ def write_report(data: Path, title: str, files: list[tuple[bytes, str]]) -> None
     form = report_form(title=title, attachments=[(io.BytesIO(b), n) for b, n in files])
     form["csrf_token"] = csrf_token(client, "/reports/new")
     form["save"] = "1"
-    assert client.post("/reports/new", data=form, content_type="multipart/form-data").status_code == 303
+    assert (
+        client.post("/reports/new", data=form, content_type="multipart/form-data").status_code
+        == 303
+    )
     store.lock()
 
 
@@ -62,10 +65,29 @@ def world(tmp_path: Path) -> dict[str, Path]:
     key2 = init(paths["c2"], "coordinator")
     # c1 also holds c2's identity: one coordinator store, two identities.
     exported = tmp_path / "c2-identity.age"
-    assert run("identity", "export", "--out", str(exported), "--data", str(paths["c2"]),
-               stdin=f"{PASSPHRASE}\nshared words for the file\n").exit_code == 0
-    assert run("identity", "import", str(exported), "--data", str(paths["c1"]),
-               stdin=f"{PASSPHRASE}\nshared words for the file\n").exit_code == 0
+    assert (
+        run(
+            "identity",
+            "export",
+            "--out",
+            str(exported),
+            "--data",
+            str(paths["c2"]),
+            stdin=f"{PASSPHRASE}\nshared words for the file\n",
+        ).exit_code
+        == 0
+    )
+    assert (
+        run(
+            "identity",
+            "import",
+            str(exported),
+            "--data",
+            str(paths["c1"]),
+            stdin=f"{PASSPHRASE}\nshared words for the file\n",
+        ).exit_code
+        == 0
+    )
     init(paths["f1"], "field")
     init(paths["f2"], "field")
     assert run("recipients", "add", key1, "--data", str(paths["f1"])).exit_code == 0
@@ -77,7 +99,11 @@ def world(tmp_path: Path) -> dict[str, Path]:
 def test_whole_loop(world: dict[str, Path]) -> None:
     tmp, coordinator = world["tmp"], world["c1"]
     jpeg = _jpeg_with_gps()
-    write_report(world["f1"], "Обыск в редакции", [(b"%PDF-1.4 protocol", "протокол.pdf"), (jpeg, "фото.jpg")])
+    write_report(
+        world["f1"],
+        "Обыск в редакции",
+        [(b"%PDF-1.4 protocol", "протокол.pdf"), (jpeg, "фото.jpg")],
+    )
     bundles = [tmp / "f1-1.age"]
     assert export(world["f1"], bundles[0]).stdout.strip().splitlines()[-1] == "1"
     write_report(world["f1"], "Штраф за пикет", [])
@@ -102,8 +128,9 @@ def test_whole_loop(world: dict[str, Path]) -> None:
         got = imported[report_id]
         for key in ("title", "description", "occurred_on", "region", "rights", "acts"):
             assert got[key] == original[key]
-        assert sorted((a["name"], a["sha256"], a["size"]) for a in got["attachments"]) == \
-            sorted((a["name"], a["sha256"], a["size"]) for a in original["attachments"])
+        assert sorted((a["name"], a["sha256"], a["size"]) for a in got["attachments"]) == sorted(
+            (a["name"], a["sha256"], a["size"]) for a in original["attachments"]
+        )
 
     # The GPS original reached the coordinator as evidence, matching its recorded hash.
     store = Store(Config(data_dir=coordinator))
@@ -187,13 +214,18 @@ def test_edited_report_becomes_a_new_revision(world: dict[str, Path]) -> None:
     conn.close()
     store.lock()
     assert export(world["f1"], tmp / "2.age").exit_code == 0
-    assert run("import", str(tmp / "1.age"), str(tmp / "2.age"), "--data", str(world["c1"])).exit_code == 0
+    assert (
+        run("import", str(tmp / "1.age"), str(tmp / "2.age"), "--data", str(world["c1"])).exit_code
+        == 0
+    )
     [latest] = listing(world["c1"])
     assert latest["title"] == "Вторая версия" and latest["revision"] == 2
 
 
 def test_purge_leaves_nothing_of_exported_reports(world: dict[str, Path]) -> None:
-    write_report(world["f1"], "Удалить после экспорта", [(_jpeg_with_gps(), "a.jpg"), (b"doc", "b.txt")])
+    write_report(
+        world["f1"], "Удалить после экспорта", [(_jpeg_with_gps(), "a.jpg"), (b"doc", "b.txt")]
+    )
     assert list((world["f1"] / "files").iterdir())
     result = export(world["f1"], world["tmp"] / "p.age", "--purge")
     assert result.exit_code == 0 and result.stdout.strip().splitlines()[-1] == "1"
@@ -212,7 +244,9 @@ def test_export_needs_recipients_and_leaves_no_partial_file(tmp_path: Path) -> N
     assert not out.parent.exists() or not any(out.parent.iterdir())
 
 
-def test_export_write_failure_leaves_reports_unexported(world: dict[str, Path], tmp_path: Path) -> None:
+def test_export_write_failure_leaves_reports_unexported(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
     write_report(world["f1"], "Отчёт", [])
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the folder should be")
@@ -248,8 +282,9 @@ def test_inbox_mode_seals_public_submissions(world: dict[str, Path]) -> None:
     inbox.set_enabled(conn, True)
     conn.close()
     client = create_public_app(store.config, store, {"TESTING": True}).test_client()
-    form = report_form(title="Сообщение через onion",
-                       attachments=[(io.BytesIO(_jpeg_with_gps()), "улика.jpg")])
+    form = report_form(
+        title="Сообщение через onion", attachments=[(io.BytesIO(_jpeg_with_gps()), "улика.jpg")]
+    )
     form["csrf_token"] = csrf_token(client, "/")
     form["save"] = "1"
     assert client.post("/", data=form, content_type="multipart/form-data").status_code == 303

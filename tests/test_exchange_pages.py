@@ -19,14 +19,16 @@ from tests.test_exchange import init, listing
 def _client(data: Path):  # type: ignore[no-untyped-def]
     store = Store(Config(data_dir=data))
     store.unlock(PASSPHRASE)
-    return create_operator_app(store.config, store, {"TESTING": True,
-                               "KUAGER_DEFAULT_LOCALE": "en"}).test_client()
+    return create_operator_app(
+        store.config, store, {"TESTING": True, "KUAGER_DEFAULT_LOCALE": "en"}
+    ).test_client()
 
 
 def _add_recipient(client, key: str) -> None:  # type: ignore[no-untyped-def]
     token = csrf_token(client, "/exchange/export")
-    response = client.post("/exchange/recipients", data={"csrf_token": token, "key": key,
-                                                          "label": "Координатор"})
+    response = client.post(
+        "/exchange/recipients", data={"csrf_token": token, "key": key, "label": "Координатор"}
+    )
     assert response.status_code == 303
 
 
@@ -48,29 +50,36 @@ def test_export_download_then_import_page(tmp_path: Path) -> None:
     init(tmp_path / "f", "field")
     field = _client(tmp_path / "f")
     _add_recipient(field, coordinator_key)
-    _new_report(field, title="Отчёт из браузера",
-                attachments=[(io.BytesIO(b"%PDF-1.4 x"), "акт.pdf")])
+    _new_report(
+        field, title="Отчёт из браузера", attachments=[(io.BytesIO(b"%PDF-1.4 x"), "акт.pdf")]
+    )
     token = csrf_token(field, "/exchange/export")
     response = field.post("/exchange/export", data={"csrf_token": token, "folder": ""})
-    assert response.status_code == 303 and "/exchange/outbox/bundle-" in response.headers["Location"]
+    assert (
+        response.status_code == 303 and "/exchange/outbox/bundle-" in response.headers["Location"]
+    )
     with field.get(response.headers["Location"]) as download:
         bundle = download.data
         assert download.headers["Content-Type"] == "application/octet-stream"
     assert bundle.startswith(b"age-encryption.org/v1\n")
     coordinator = _client(tmp_path / "c")
     token = csrf_token(coordinator, "/exchange/import")
-    result = coordinator.post("/exchange/import", data={
-        "csrf_token": token, "bundle": (io.BytesIO(bundle), "bundle.age")},
-        content_type="multipart/form-data")
+    result = coordinator.post(
+        "/exchange/import",
+        data={"csrf_token": token, "bundle": (io.BytesIO(bundle), "bundle.age")},
+        content_type="multipart/form-data",
+    )
     page = result.get_data(as_text=True)
     assert result.status_code == 200 and "1 reports added" in page
     assert "Отчёт из браузера" in coordinator.get("/reports").get_data(as_text=True)
     tampered = bytearray(bundle)
     tampered[-40] ^= 1
     token = csrf_token(coordinator, "/exchange/import")
-    refused = coordinator.post("/exchange/import", data={
-        "csrf_token": token, "bundle": (io.BytesIO(bytes(tampered)), "bad.age")},
-        content_type="multipart/form-data")
+    refused = coordinator.post(
+        "/exchange/import",
+        data={"csrf_token": token, "bundle": (io.BytesIO(bytes(tampered)), "bad.age")},
+        content_type="multipart/form-data",
+    )
     assert refused.status_code == 400 and "Not imported" in refused.get_data(as_text=True)
 
 
@@ -83,12 +92,18 @@ def test_export_to_folder_with_purge(tmp_path: Path) -> None:
     usb = tmp_path / "usb"
     usb.mkdir()
     token = csrf_token(field, "/exchange/export")
-    no_folder = field.post("/exchange/export", data={"csrf_token": token, "folder": "", "purge": "y"})
+    no_folder = field.post(
+        "/exchange/export", data={"csrf_token": token, "folder": "", "purge": "y"}
+    )
     assert no_folder.status_code == 400
-    missing = field.post("/exchange/export", data={"csrf_token": token,
-                                                   "folder": str(tmp_path / "nope"), "purge": "y"})
+    missing = field.post(
+        "/exchange/export",
+        data={"csrf_token": token, "folder": str(tmp_path / "nope"), "purge": "y"},
+    )
     assert missing.status_code == 400
-    done = field.post("/exchange/export", data={"csrf_token": token, "folder": str(usb), "purge": "y"})
+    done = field.post(
+        "/exchange/export", data={"csrf_token": token, "folder": str(usb), "purge": "y"}
+    )
     assert done.status_code == 303
     assert [p.name for p in usb.iterdir()] == ["bundle-00001.age"]
     assert listing(tmp_path / "f") == []

@@ -28,27 +28,54 @@ HOSTILE = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 @pytest.fixture
 def coordinator(tmp_path: Path) -> tuple[Path, keys.X25519Recipient]:
     data = tmp_path / "c"
-    result = CliRunner().invoke(main, ["init", "--role", "coordinator", "--data", str(data)],
-                                input=PASSPHRASE + "\n")
+    result = CliRunner().invoke(
+        main, ["init", "--role", "coordinator", "--data", str(data)], input=PASSPHRASE + "\n"
+    )
     assert result.exit_code == 0
     return data, keys.parse_recipient(result.stdout.strip().splitlines()[-1])
 
 
-def _bundle(path: Path, recipient: keys.X25519Recipient, documents: dict[str, bytes],
-            files: dict[str, bytes] | None = None) -> None:
-    entries = [BundleEntry(name, len(raw), hashlib.sha256(raw).digest(), lambda r=raw: iter([r]))
-               for name, raw in {**documents, **(files or {})}.items()]
+def _bundle(
+    path: Path,
+    recipient: keys.X25519Recipient,
+    documents: dict[str, bytes],
+    files: dict[str, bytes] | None = None,
+) -> None:
+    entries = [
+        BundleEntry(name, len(raw), hashlib.sha256(raw).digest(), lambda r=raw: iter([r]))
+        for name, raw in {**documents, **(files or {})}.items()
+    ]
     with open(path, "wb") as fh:
-        seal_bundle(fh, [recipient], DeviceKey.generate(), 1, entries,
-                    {"kind": "kuager-field-export", "store": "real"})
+        seal_bundle(
+            fh,
+            [recipient],
+            DeviceKey.generate(),
+            1,
+            entries,
+            {"kind": "kuager-field-export", "store": "real"},
+        )
 
 
 def _document(title: str, attachments: list[dict] | None = None) -> bytes:
-    report = {"id": "a" * 32, "revision": 1, "origin": "operator", "created_at": "2026-01-12T00:00:00Z",
-              "updated_at": "2026-01-12T00:00:00Z",
-              "body": {"title": title, "description": HOSTILE, "occurred_on": "2026-01-12",
-                       "region": "astana", "rights": [], "acts": [], "victims": [],
-                       "perpetrators": [], "legal": [], "links": "javascript:alert(3)"}}
+    report = {
+        "id": "a" * 32,
+        "revision": 1,
+        "origin": "operator",
+        "created_at": "2026-01-12T00:00:00Z",
+        "updated_at": "2026-01-12T00:00:00Z",
+        "body": {
+            "title": title,
+            "description": HOSTILE,
+            "occurred_on": "2026-01-12",
+            "region": "astana",
+            "rights": [],
+            "acts": [],
+            "victims": [],
+            "perpetrators": [],
+            "legal": [],
+            "links": "javascript:alert(3)",
+        },
+    }
     return json.dumps({"report": report, "attachments": attachments or [], "custody": []}).encode()
 
 
@@ -62,14 +89,27 @@ def test_markup_in_an_imported_report_is_inert(coordinator, tmp_path: Path) -> N
     data, recipient = coordinator
     name = "../../../etc/<b>passwd</b>.html"
     content = b"<html><script>alert(4)</script></html>"
-    item = {"id": "b" * 32, "name": name, "media_type": "text/html", "size": len(content),
-            "sha256": hashlib.sha256(content).hexdigest(), "original_size": len(content),
-            "original_sha256": hashlib.sha256(content).hexdigest(), "metadata_removed": False,
-            "entry": "att-" + "b" * 32}
+    item = {
+        "id": "b" * 32,
+        "name": name,
+        "media_type": "text/html",
+        "size": len(content),
+        "sha256": hashlib.sha256(content).hexdigest(),
+        "original_size": len(content),
+        "original_sha256": hashlib.sha256(content).hexdigest(),
+        "metadata_removed": False,
+        "entry": "att-" + "b" * 32,
+    }
     bundle = tmp_path / "hostile.age"
-    _bundle(bundle, recipient, {"report-" + "a" * 32 + ".json": _document(HOSTILE, [item])},
-            {"att-" + "b" * 32: content})
-    result = CliRunner().invoke(main, ["import", str(bundle), "--data", str(data)], input=PASSPHRASE + "\n")
+    _bundle(
+        bundle,
+        recipient,
+        {"report-" + "a" * 32 + ".json": _document(HOSTILE, [item])},
+        {"att-" + "b" * 32: content},
+    )
+    result = CliRunner().invoke(
+        main, ["import", str(bundle), "--data", str(data)], input=PASSPHRASE + "\n"
+    )
     assert result.exit_code == 0, result.output
     client = _review_client(data)
     listing = client.get("/reports").get_data(as_text=True)
@@ -92,24 +132,38 @@ def test_oversized_report_entry_is_refused(coordinator, tmp_path: Path) -> None:
     bundle = tmp_path / "big.age"
     padding = b" " * (16 * 1024 * 1024 + 1)
     _bundle(bundle, recipient, {"report-" + "a" * 32 + ".json": _document("x") + padding})
-    result = CliRunner().invoke(main, ["import", str(bundle), "--data", str(data)], input=PASSPHRASE + "\n")
+    result = CliRunner().invoke(
+        main, ["import", str(bundle), "--data", str(data)], input=PASSPHRASE + "\n"
+    )
     assert result.exit_code == 1 and "implausibly large" in result.stderr
 
 
 def test_attachment_listed_but_missing_is_refused(coordinator, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     data, recipient = coordinator
-    item = {"id": "c" * 32, "name": "x", "media_type": "x", "size": 1, "sha256": "0" * 64,
-            "original_size": 1, "original_sha256": "0" * 64, "metadata_removed": False,
-            "entry": "att-" + "c" * 32}
+    item = {
+        "id": "c" * 32,
+        "name": "x",
+        "media_type": "x",
+        "size": 1,
+        "sha256": "0" * 64,
+        "original_size": 1,
+        "original_sha256": "0" * 64,
+        "metadata_removed": False,
+        "entry": "att-" + "c" * 32,
+    }
     bundle = tmp_path / "missing.age"
     _bundle(bundle, recipient, {"report-" + "a" * 32 + ".json": _document("x", [item])})
     before = (data / "kuager.db").read_bytes()
-    result = CliRunner().invoke(main, ["import", str(bundle), "--data", str(data)], input=PASSPHRASE + "\n")
+    result = CliRunner().invoke(
+        main, ["import", str(bundle), "--data", str(data)], input=PASSPHRASE + "\n"
+    )
     assert result.exit_code == 1 and "missing from the bundle" in result.stderr
     assert (data / "kuager.db").read_bytes() == before
 
 
-def test_decompression_bomb_is_stored_unchanged_not_decoded(client: FlaskClient, field_store: Store) -> None:
+def test_decompression_bomb_is_stored_unchanged_not_decoded(
+    client: FlaskClient, field_store: Store
+) -> None:
     from PIL import Image
 
     image = Image.new("L", (12_000, 12_000))  # 144 Mpixel: over Pillow's bomb limit x1.5
@@ -128,8 +182,9 @@ def test_decompression_bomb_is_stored_unchanged_not_decoded(client: FlaskClient,
     assert "metadata kept" in page
 
 
-def test_passphrases_are_never_logged(client: FlaskClient, field_store: Store,
-                                      caplog: pytest.LogCaptureFixture) -> None:
+def test_passphrases_are_never_logged(
+    client: FlaskClient, field_store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     field_store.lock()
     token = csrf_token(client, "/unlock")

@@ -45,8 +45,10 @@ def full_session(data: Path, tmp: Path, words: list[str]) -> None:
         browser = Browser(server.read_urls(1)[0])
         description = f"{words[0]} — қамауға алынды. {words[1]} — задержан. {words[2]}"
         status, headers, _ = browser.post(
-            "/reports/new", report_fields(words[1], description, browser.csrf("/reports/new")),
-            [("attachments", f"{words[0]}.txt", attachment)])
+            "/reports/new",
+            report_fields(words[1], description, browser.csrf("/reports/new")),
+            [("attachments", f"{words[0]}.txt", attachment)],
+        )
         assert status == 303, status
         report = headers["Location"]
         status, _, page = browser.get(report)

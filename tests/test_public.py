@@ -40,10 +40,22 @@ def test_attachments_are_accepted(public_client: FlaskClient, field_store: Store
     assert len(list(field_store.config.files_dir.iterdir())) == 1
 
 
-@pytest.mark.parametrize("path", [
-    "/reports", "/reports/new", "/unlock", "/setup", "/settings/", "/exchange/export",
-    "/lock", "/onion", "/reports/0123456789abcdef0123456789abcdef", "/admin", "/static/../app",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/reports",
+        "/reports/new",
+        "/unlock",
+        "/setup",
+        "/settings/",
+        "/exchange/export",
+        "/lock",
+        "/onion",
+        "/reports/0123456789abcdef0123456789abcdef",
+        "/admin",
+        "/static/../app",
+    ],
+)
 def test_every_other_path_is_404(public_client: FlaskClient, path: str) -> None:
     assert public_client.get(path).status_code == 404
 
@@ -62,8 +74,9 @@ def test_locked_store_accepts_nothing(public_client: FlaskClient, field_store: S
 def test_global_budget(config: Config, field_store: Store) -> None:
     from dataclasses import replace
 
-    app = create_public_app(replace(config, public_submissions_per_hour=2), field_store,
-                            {"TESTING": True})
+    app = create_public_app(
+        replace(config, public_submissions_per_hour=2), field_store, {"TESTING": True}
+    )
     client = app.test_client()
     assert _submit(client).status_code == 303
     assert _submit(client).status_code == 303

@@ -10,8 +10,14 @@ from flask.testing import FlaskClient
 from tests.conftest import report_form
 from tests.test_desk import _new_report
 
-OPERATOR_PAGES = ["/reports", "/reports/new", "/settings/", "/exchange/export", "/unlock",
-                  "/no-such-page"]
+OPERATOR_PAGES = [
+    "/reports",
+    "/reports/new",
+    "/settings/",
+    "/exchange/export",
+    "/unlock",
+    "/no-such-page",
+]
 PUBLIC_PAGES = ["/", "/no-such-page", "/?lang=kk", "/?lang=ru"]
 
 
@@ -54,10 +60,14 @@ def test_public_pages(public_client: FlaskClient, path: str) -> None:
 def test_report_page_and_download(client: FlaskClient) -> None:
     import io
 
-    report_id = _new_report(client, attachments=[(io.BytesIO(b"<script>alert(1)</script>"), "x.html")])
+    report_id = _new_report(
+        client, attachments=[(io.BytesIO(b"<script>alert(1)</script>"), "x.html")]
+    )
     page = client.get(f"/reports/{report_id}")
     _check(page)
-    link = re.search(r'href="(/reports/[0-9a-f]+/attachments/[0-9a-f]+)"', page.get_data(as_text=True))
+    link = re.search(
+        r'href="(/reports/[0-9a-f]+/attachments/[0-9a-f]+)"', page.get_data(as_text=True)
+    )
     download = client.get(link.group(1))
     assert download.headers["Content-Type"] == "application/octet-stream"
     assert download.headers["Content-Disposition"].startswith("attachment;")
@@ -90,7 +100,9 @@ def _css_size(client: FlaskClient) -> int:
         return len(response.data)
 
 
-def test_no_log_line_carries_report_data(client: FlaskClient, caplog: pytest.LogCaptureFixture) -> None:
+def test_no_log_line_carries_report_data(
+    client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
     import logging
 
     caplog.set_level(logging.DEBUG)

@@ -30,9 +30,13 @@ def test_without_passphrase_it_starts_locked(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    proc = subprocess.Popen([sys.executable, "-m", "app", "--data", str(data), "serve", "--port",
-                             "0", "--no-browser"], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "--data", str(data), "serve", "--port", "0", "--no-browser"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()
@@ -49,7 +53,14 @@ def test_without_passphrase_it_starts_locked(tmp_path: Path) -> None:
 def test_onion_without_tor_is_one_error_line(tmp_path: Path) -> None:
     data = tmp_path / "f"
     assert kuager("init", "--role", "field", data=data).returncode == 0
-    result = kuager("serve", "--onion", "--no-browser", "--port", "0", data=data,
-                    env=child_env(KUAGER_TOR=str(tmp_path / "no-tor-here")))
+    result = kuager(
+        "serve",
+        "--onion",
+        "--no-browser",
+        "--port",
+        "0",
+        data=data,
+        env=child_env(KUAGER_TOR=str(tmp_path / "no-tor-here")),
+    )
     assert result.returncode == 1
     assert result.stderr.startswith("error:") and "Traceback" not in result.stderr

@@ -1,0 +1,164 @@
+"""Import (coordinator store): verify a bundle completely, then store it in one transaction.
+
+``crypto.bundle.open_bundle`` hands entries on before the whole file and signature have
+verified, so they go to encrypted staging (``bundle_staging``) and nothing reaches the
+store unless ``open_bundle`` returns. Then the origin is checked (bundle kind, training or
+real, device key continuity, replayed sequence numbers) and ``bundle_records`` writes the
+reports, attachments, sealed originals and inbox envelopes. Any failure rolls back and
+removes every file written on the way: the store is as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlcipher3
+
+from crypto.bundle import Manifest, open_bundle
+from crypto.errors import CryptoError
+
+from . import attachments, keyring, training
+from .bundle_export import BUNDLE_KIND
+from .bundle_records import ImportContext, import_envelope, import_report
+from .bundle_staging import ImportRefused, Staging
+from .messages import gettext as _
+from .progress import Progress
+from .store import Store
+from .timeutil import utc_now
+
+__all__ = ["ImportRefused", "ImportResult", "import_bundle", "missing_bundles"]
+
+
+@dataclass
+class ImportResult:
+    path: Path
+    device_id: str = ""
+    fingerprint: str = ""
+    sequence: int = 0
+    new_device: bool = False
+    already_imported: bool = False
+    reports_added: int = 0
+    reports_unchanged: int = 0
+    missing: dict[str, list[int]] = field(default_factory=dict)
+
+    def summary_lines(self) -> list[str]:
+        device = self.device_id[:16]
+        lines = []
+        if self.new_device:
+            lines.append(_("new device %(id)s, fingerprint %(fp)s: confirm it with the monitor",
+                           id=device, fp=self.fingerprint))
+        if self.already_imported:
+            lines.append(_("%(path)s: already imported; nothing changed", path=self.path))
+        else:
+            lines.append(_("%(path)s: bundle %(seq)s from device %(id)s: %(added)s reports "
+                           "added, %(same)s already known", path=self.path, seq=self.sequence,
+                           id=device, added=self.reports_added, same=self.reports_unchanged))
+        for device_id, gaps in self.missing.items():
+            lines.append(_("warning: missing bundles from device %(id)s: %(seqs)s",
+                           id=device_id[:16], seqs=", ".join(map(str, gaps))))
+        return lines
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def import_bundle(store: Store, path: Path, progress: Progress | None = None) -> ImportResult:
+    """Verify and import one bundle, all or nothing; raises ImportRefused with the reason."""
+    progress = progress or Progress(None)
+    conn = store.connect()
+    staging = Staging(store.config, progress)
+    moved: list[str] = []
+    try:
+        identities = keyring.identities_of(conn)
+        try:
+            progress.start(path.stat().st_size)
+            with open(path, "rb") as fh:
+                manifest = open_bundle(fh, identities, staging.sink)
+        except CryptoError as exc:
+            raise ImportRefused(str(exc)) from None
+        except OSError as exc:
+            raise ImportRefused(exc.strerror or str(exc)) from None
+        context = ImportContext(conn, store.config, manifest, staging, identities, moved)
+        result = _apply(context, path)
+        conn.commit()
+        progress.finish()
+        result.missing = missing_bundles(conn)
+        return result
+    except BaseException:
+        conn.rollback()
+        attachments.remove_files(store.config, moved)
+        raise
+    finally:
+        staging.discard()
+        conn.close()
+
+
+def _check_origin(conn: sqlcipher3.Connection, manifest: Manifest,
+                  digest: str) -> tuple[bool, bool]:
+    """(new device?, already imported?), or ImportRefused for a conflict."""
+    if manifest.meta.get("kind") != BUNDLE_KIND:
+        raise ImportRefused(_("not a Kuager field export (unknown bundle kind)"))
+    ours, theirs = training.mode(conn), manifest.meta.get("store")
+    if ours != theirs:
+        raise ImportRefused(_("this bundle comes from a %(theirs)s store and this is a %(ours)s "
+                              "store: training and real reports never mix",
+                              theirs=theirs, ours=ours))
+    known = conn.execute("SELECT public_key FROM devices WHERE device_id = ?",
+                         (manifest.device_id,)).fetchone()
+    if known is not None and known[0] != manifest.device_public_key.hex():
+        raise ImportRefused(_("device %(id)s is known with a different key: refusing a "
+                              "possible impostor", id=manifest.device_id[:16]))
+    seen = conn.execute("SELECT sha256 FROM bundles WHERE device_id = ? AND sequence = ?",
+                        (manifest.device_id, manifest.sequence)).fetchone()
+    if seen is not None and seen[0] != digest:
+        raise ImportRefused(_("device %(id)s already sent a different bundle %(seq)s: "
+                              "refusing a replayed or forged bundle",
+                              id=manifest.device_id[:16], seq=manifest.sequence))
+    return known is None, seen is not None
+
+
+def _apply(context: ImportContext, path: Path) -> ImportResult:
+    conn, manifest = context.conn, context.manifest
+    digest = _sha256_of(path)
+    new_device, already = _check_origin(conn, manifest, digest)
+    result = ImportResult(path, manifest.device_id, manifest.fingerprint, manifest.sequence,
+                          new_device, already)
+    if already:
+        return result
+    now = utc_now()
+    if new_device:
+        conn.execute("INSERT INTO devices(device_id, public_key, fingerprint, first_seen)"
+                     " VALUES (?,?,?,?)", (manifest.device_id,
+                                           manifest.device_public_key.hex(),
+                                           manifest.fingerprint, now))
+    for raw in context.staging.json.values():
+        added = import_report(context, raw)
+        result.reports_added += added
+        result.reports_unchanged += not added
+    for name, spool in context.staging.files.items():
+        if name.startswith("inbox-"):
+            result.reports_added += import_envelope(context, spool)
+    conn.execute("INSERT INTO bundles(device_id, sequence, sha256, imported_at, report_count)"
+                 " VALUES (?,?,?,?,?)", (manifest.device_id, manifest.sequence, digest, now,
+                                         result.reports_added))
+    return result
+
+
+def missing_bundles(conn: sqlcipher3.Connection) -> dict[str, list[int]]:
+    """For each device, the sequence numbers below its highest that never arrived."""
+    gaps: dict[str, list[int]] = {}
+    tops = conn.execute("SELECT device_id, max(sequence) FROM bundles GROUP BY device_id")
+    for device_id, top in tops.fetchall():
+        seen = {row[0] for row in conn.execute(
+            "SELECT sequence FROM bundles WHERE device_id = ?", (device_id,))}
+        missing = [n for n in range(1, top + 1) if n not in seen]
+        if missing:
+            gaps[device_id] = missing
+    return gaps
