@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 setup: $(STAMP)  ## create the virtualenv and install Kuager with its test tools
-	$(BIN)/pybabel compile --use-fuzzy -f -d translations -D messages >/dev/null 2>&1 || $(BIN)/pybabel compile -f -d translations -D messages
+	$(BIN)/pybabel compile -d translations -D messages
 
 run: setup  ## serve the store in ./instance on http://127.0.0.1:8470/
 	$(BIN)/kuager --data $(DATA) serve
@@ -31,9 +31,14 @@ lint:  setup ## ruff and mypy
 
 translations: setup  ## extract strings, update the catalogs, compile them
 	$(BIN)/pybabel extract -F babel.cfg --no-location --omit-header --sort-output \
-		--add-comments=Translators: -k _l -k lazy_gettext -k ngettext:1,2 -o translations/messages.pot app
-	$(BIN)/pybabel update -i translations/messages.pot -d translations -D messages --no-fuzzy-matching --omit-header
-	$(BIN)/pybabel compile -f -d translations -D messages
+		--add-comments=Translators: -k _l -k lazy_gettext -k ngettext:1,2 -k lazy_ngettext:1,2 \
+		-k cli_gettext -k cli_ngettext:1,2 -o translations/messages.pot app
+	$(BIN)/pybabel update -i translations/messages.pot -d translations -D messages \
+		--no-fuzzy-matching --ignore-pot-creation-date
+	$(BIN)/pybabel compile -d translations -D messages --statistics
+
+check-strings: setup  ## fail if a catalog is stale, incomplete or fuzzy
+	$(BIN)/python -m pytest -q tests/test_i18n.py
 
 bench: setup  ## benchmarks against the reference age tool (prints tables)
 	$(BIN)/python -m bench

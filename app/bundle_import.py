@@ -24,6 +24,7 @@ from .bundle_export import BUNDLE_KIND
 from .bundle_records import ImportContext, import_envelope, import_report
 from .bundle_staging import ImportRefused, Staging
 from .messages import gettext as _
+from .messages import ngettext
 from .progress import Progress
 from .store import Store
 from .timeutil import utc_now
@@ -52,9 +53,12 @@ class ImportResult:
         if self.already_imported:
             lines.append(_("%(path)s: already imported; nothing changed", path=self.path))
         else:
-            lines.append(_("%(path)s: bundle %(seq)s from device %(id)s: %(added)s reports "
-                           "added, %(same)s already known", path=self.path, seq=self.sequence,
-                           id=device, added=self.reports_added, same=self.reports_unchanged))
+            lines.append(_("%(path)s: bundle %(seq)s from device %(id)s", path=self.path,
+                           seq=self.sequence, id=device) + "; " +
+                         ngettext("%(num)d report added", "%(num)d reports added",
+                                  self.reports_added) + "; " +
+                         ngettext("%(num)d already known", "%(num)d already known",
+                                  self.reports_unchanged))
         for device_id, gaps in self.missing.items():
             lines.append(_("warning: missing bundles from device %(id)s: %(seqs)s",
                            id=device_id[:16], seqs=", ".join(map(str, gaps))))
@@ -105,11 +109,12 @@ def _check_origin(conn: sqlcipher3.Connection, manifest: Manifest,
     """(new device?, already imported?), or ImportRefused for a conflict."""
     if manifest.meta.get("kind") != BUNDLE_KIND:
         raise ImportRefused(_("not a Kuager field export (unknown bundle kind)"))
-    ours, theirs = training.mode(conn), manifest.meta.get("store")
-    if ours != theirs:
-        raise ImportRefused(_("this bundle comes from a %(theirs)s store and this is a %(ours)s "
-                              "store: training and real reports never mix",
-                              theirs=theirs, ours=ours))
+    if training.mode(conn) != manifest.meta.get("store"):
+        raise ImportRefused(
+            _("this bundle comes from a training store and this store holds real reports: "
+              "training and real reports never mix") if training.mode(conn) == training.REAL
+            else _("this bundle holds real reports and this is a training store: training "
+                   "and real reports never mix"))
     known = conn.execute("SELECT public_key FROM devices WHERE device_id = ?",
                          (manifest.device_id,)).fetchone()
     if known is not None and known[0] != manifest.device_public_key.hex():

@@ -23,7 +23,7 @@ from crypto.errors import CryptoError
 
 from . import keyring, passphrase, reports
 from .cli_i18n import cli_gettext as _
-from .cli_i18n import set_language
+from .cli_i18n import cli_ngettext, set_language
 from .config import ConfigError, load_config
 from .onion import OnionError
 from .store import Store, StoreError
@@ -114,7 +114,8 @@ def open_store(
     store.unlock(read_secret(_("Passphrase")))
     if role and store.role != role:
         store.lock()
-        raise UserError(_("this command needs a %(role)s store", role=role))
+        raise UserError(_("this command needs a field store") if role == "field"
+                        else _("this command needs a coordinator store"))
     return store
 
 
@@ -192,7 +193,8 @@ def identity_export(ctx: click.Context, data: Path | None, out: Path) -> None:
     file_secret = read_secret(_("Passphrase for the exported file"), confirm=True)
     with keyring.connection(store) as conn:
         count = keyring.export_identities(conn, out, file_secret)
-    click.echo(_("%(num)d identities written to %(path)s", num=count, path=out))
+    click.echo(cli_ngettext("%(num)d identity written to %(path)s",
+                            "%(num)d identities written to %(path)s", count, path=out))
 
 
 @command(identity, "import")
@@ -207,7 +209,7 @@ def identity_import(ctx: click.Context, data: Path | None, file: Path) -> None:
     file_secret = read_secret(_("Passphrase of the file"))
     with keyring.connection(store) as conn:
         added = keyring.import_identities(conn, file, file_secret)
-    click.echo(_("%(num)d identities added", num=added))
+    click.echo(cli_ngettext("%(num)d identity added", "%(num)d identities added", added))
 
 
 @main.group("recipients")

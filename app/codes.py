@@ -134,6 +134,7 @@ STATUSES: CodeList = (
     ("draft", _l("Draft")),
     ("ready", _l("Ready to export")),
     ("exported", _l("Exported")),
+    ("imported", _l("Imported")),
 )
 
 ORIGINS: CodeList = (

@@ -70,7 +70,7 @@ def test_export_download_then_import_page(tmp_path: Path) -> None:
         content_type="multipart/form-data",
     )
     page = result.get_data(as_text=True)
-    assert result.status_code == 200 and "1 reports added" in page
+    assert result.status_code == 200 and "1 report added" in page
     assert "Отчёт из браузера" in coordinator.get("/reports").get_data(as_text=True)
     tampered = bytearray(bundle)
     tampered[-40] ^= 1
