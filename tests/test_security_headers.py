@@ -109,3 +109,40 @@ def test_no_log_line_carries_report_data(
     _new_report(client, **{k: v for k, v in report_form(title="MARKER-ЛОГ-42").items() if k != "x"})
     for record in caplog.records:
         assert "MARKER" not in record.getMessage() and "127.0.0.1" not in record.getMessage()
+
+
+class _Forms(__import__("html.parser").parser.HTMLParser):
+    """Collects, for each <form>, the names of its inputs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[list[str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "form":
+            self.forms.append([])
+        elif tag == "input" and self.forms:
+            self.forms[-1].append(dict(attrs).get("name") or "")
+
+
+def _forms(html: str) -> list[list[str]]:
+    parser = _Forms()
+    parser.feed(html)
+    return parser.forms
+
+
+def test_every_form_carries_a_csrf_token(client: FlaskClient, public_client: FlaskClient) -> None:
+    import io
+
+    report_id = _new_report(client, attachments=[(io.BytesIO(b"x"), "a.txt")])
+    pages = [client.get(p) for p in ("/reports", "/reports/new", f"/reports/{report_id}",
+                                      f"/reports/{report_id}/edit", "/settings/",
+                                      "/exchange/export", "/onion")]
+    pages.append(public_client.get("/"))
+    counted = 0
+    for page in pages:
+        assert page.status_code == 200
+        for inputs in _forms(page.get_data(as_text=True)):
+            assert "csrf_token" in inputs, inputs
+            counted += 1
+    assert counted >= 12
