@@ -15,7 +15,7 @@ import secrets
 from typing import Any
 
 from flask import Flask, render_template
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from . import codes, db, i18n, security
@@ -72,41 +72,26 @@ def _base_app(
     return app
 
 
+#: What each error page says: plain words, and what to do next.
+_ERROR_MESSAGES = {
+    404: _l("There is no page here."),
+    405: _l("There is no page here."),
+    413: _l("What you sent is larger than this site accepts. Send large files in several "
+            "reports, or hand them over on a USB stick."),
+    500: _l("Something went wrong; nothing was saved. Please try again."),
+}
+_CSRF_MESSAGE = _l("This form has expired or was not sent from this page. Go back, reload "
+                   "the page and send it again.")
+
+
+def _error_page(status: int, message: object) -> tuple[str, int]:
+    return render_template("error.html", status=status, message=str(message)), status
+
+
 def _register_errors(app: Flask) -> None:
-    def page(status: int, message: str) -> tuple[str, int]:
-        return render_template("error.html", status=status, message=message), status
-
-    @app.errorhandler(CSRFError)
-    def csrf_error(_exc: CSRFError) -> tuple[str, int]:
-        return page(
-            400,
-            _(
-                "This form has expired or was not sent from this page. "
-                "Go back, reload the page and send it again."
-            ),
-        )
-
-    @app.errorhandler(404)
-    def not_found(_exc: Exception) -> tuple[str, int]:
-        return page(404, _("There is no page here."))
-
-    @app.errorhandler(405)
-    def not_allowed(_exc: Exception) -> tuple[str, int]:
-        return page(405, _("There is no page here."))
-
-    @app.errorhandler(413)
-    def too_large(_exc: Exception) -> tuple[str, int]:
-        return page(
-            413,
-            _(
-                "What you sent is larger than this site accepts. Send large "
-                "files in several reports, or hand them over on a USB stick."
-            ),
-        )
-
-    @app.errorhandler(500)
-    def server_error(_exc: Exception) -> tuple[str, int]:
-        return page(500, _("Something went wrong; nothing was saved. Please try again."))
+    app.register_error_handler(CSRFError, lambda _exc: _error_page(400, _CSRF_MESSAGE))
+    for status, message in _ERROR_MESSAGES.items():
+        app.register_error_handler(status, lambda _exc, s=status, m=message: _error_page(s, m))
 
 
 def create_operator_app(

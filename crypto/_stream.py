@@ -12,7 +12,8 @@ Both directions hold at most two chunks in memory whatever the payload size.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from types import TracebackType
+from typing import BinaryIO, Self
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
@@ -151,3 +152,32 @@ def _diagnose(
                 raise TruncatedPayload(f"the payload is cut off after chunk {counter}")
             raise TrailingData(f"data follows the final chunk {counter}")
     raise TamperedPayload(f"chunk {counter} failed authentication")
+
+
+class SealedWriter:
+    """A file being written through STREAM: ``close`` seals the final chunk.
+
+    As a context manager an exception inside the block leaves the file *unsealed*, so a
+    half-written file never decrypts as if it were complete. Subclasses write their
+    header, then call ``_start`` with the payload key and the destination's ``write``.
+    """
+
+    def _start(self, key: bytes, sink: Callable[[bytes], object]) -> None:
+        self._stream = StreamEncryptor(key, sink)
+        self.closed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        return self._stream.write(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._stream.finish()
+            self.closed = True
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc_type is None:
+            self.close()

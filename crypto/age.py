@@ -15,7 +15,6 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Iterator, Sequence
-from types import TracebackType
 from typing import BinaryIO
 
 from crypto import _hybrid, _scrypt, _x25519
@@ -30,7 +29,7 @@ from crypto._header import (
     serialise_header,
     verify_mac,
 )
-from crypto._stream import StreamEncryptor, decrypt_stream
+from crypto._stream import SealedWriter, decrypt_stream
 from crypto.errors import HeaderError, NoIdentityMatch, RecipientPolicyError
 from crypto.keys import Identity, Recipient, ScryptIdentity, ScryptRecipient
 
@@ -51,7 +50,7 @@ def check_recipients(recipients: Sequence[Recipient]) -> None:
         )
 
 
-class AgeWriter:
+class AgeWriter(SealedWriter):
     """Writes an age file to ``dst``; ``close`` seals the final chunk.
 
     As a context manager an exception in the block leaves the file unsealed, so a
@@ -59,28 +58,7 @@ class AgeWriter:
 
     def __init__(self, dst: BinaryIO, stanzas: list[Stanza], file_key: bytes, nonce: bytes) -> None:
         dst.write(serialise_header(stanzas, file_key) + nonce)
-        self._stream = StreamEncryptor(hkdf(file_key, nonce, PAYLOAD_LABEL), dst.write)
-        self.closed = False
-
-    def write(self, data: bytes | bytearray | memoryview) -> int:
-        return self._stream.write(data)
-
-    def close(self) -> None:
-        if not self.closed:
-            self._stream.finish()
-            self.closed = True
-
-    def __enter__(self) -> AgeWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.close()
+        self._start(hkdf(file_key, nonce, PAYLOAD_LABEL), dst.write)
 
 
 def _encrypt_from_parts(

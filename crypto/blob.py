@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from types import TracebackType
 from typing import BinaryIO
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from crypto._chunkio import ChunkReader
-from crypto._stream import StreamEncryptor, decrypt_stream
+from crypto._stream import SealedWriter, decrypt_stream
 from crypto.errors import BlobError, PayloadError
 
 BLOB_MAGIC = b"kuager-blob/v1\n"
@@ -42,7 +41,7 @@ def _payload_key(file_key: bytes, nonce: bytes) -> bytes:
     return hkdf.derive(file_key)
 
 
-class BlobWriter:
+class BlobWriter(SealedWriter):
     """Write an encrypted attachment in constant memory; ``close`` seals the final chunk.
 
     Used as a context manager, an exception inside the block does *not* seal the file:
@@ -54,28 +53,7 @@ class BlobWriter:
 
     def _init_from_parts(self, fileobj: BinaryIO, key: bytes, nonce: bytes) -> None:
         fileobj.write(BLOB_MAGIC + nonce)
-        self._stream = StreamEncryptor(_payload_key(key, nonce), fileobj.write)
-        self.closed = False
-
-    def write(self, data: bytes | bytearray | memoryview) -> int:
-        return self._stream.write(data)
-
-    def close(self) -> None:
-        if not self.closed:
-            self._stream.finish()
-            self.closed = True
-
-    def __enter__(self) -> BlobWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.close()
+        self._start(_payload_key(key, nonce), fileobj.write)
 
 
 def iter_blob(fileobj: BinaryIO, key: bytes) -> Iterator[bytes]:
