@@ -32,6 +32,7 @@ from crypto._manifest import (
 )
 from crypto.age import NONCE_SIZE, AgeWriter, _encrypt_from_parts, check_recipients, decrypt
 from crypto.device import SIGNATURE_SIZE, DeviceKey, verify_signature
+from crypto.digest import BackgroundDigest
 from crypto.errors import (
     BundleError,
     ContentMismatch,
@@ -155,15 +156,16 @@ def _stanzas(
 
 
 def _write_entry(writer: AgeWriter, entry: BundleEntry) -> None:
-    digest, written = hashlib.sha256(), 0
-    for chunk in entry.open():
-        written += len(chunk)
-        if written > entry.size:
-            raise ContentMismatch(f"entry {entry.name!r} is longer than its declared size")
-        digest.update(chunk)
-        writer.write(chunk)
-    if written != entry.size or digest.digest() != entry.sha256:
-        raise ContentMismatch(f"entry {entry.name!r} does not match its size or SHA-256")
+    written = 0
+    with BackgroundDigest(hashlib.sha256()) as digest:
+        for chunk in entry.open():
+            written += len(chunk)
+            if written > entry.size:
+                raise ContentMismatch(f"entry {entry.name!r} is longer than its declared size")
+            digest.update(chunk)
+            writer.write(chunk)
+        if written != entry.size or digest.digest() != entry.sha256:
+            raise ContentMismatch(f"entry {entry.name!r} does not match its size or SHA-256")
 
 
 def open_bundle(
@@ -229,13 +231,14 @@ def _read_entry(
     entry: ManifestEntry,
     sink: Callable[[ManifestEntry], AbstractContextManager[Writable]],
 ) -> None:
-    digest = hashlib.sha256()
-    with sink(entry) as out:
-        for part in plain.stream(entry.size):
-            digest.update(part)
-            out.write(_as_bytes(part))
-    if digest.digest() != entry.sha256:
-        raise ContentMismatch(f"entry {entry.name!r} does not match its SHA-256")
+    with BackgroundDigest(hashlib.sha256()) as digest:
+        with sink(entry) as out:
+            for part in plain.stream(entry.size):
+                chunk = _as_bytes(part)
+                digest.update(chunk)
+                out.write(chunk)
+        if digest.digest() != entry.sha256:
+            raise ContentMismatch(f"entry {entry.name!r} does not match its SHA-256")
 
 
 def _as_bytes(part: memoryview) -> bytes:
