@@ -61,7 +61,11 @@ def _base_app(
     # Templates must not reach the configuration (secret key, paths).
     app.jinja_env.globals.pop("config", None)
     app.jinja_env.globals.update(
-        codes=codes, code_label=codes.label, code_labels=codes.labels, store_role=lambda: store.role
+        codes=codes,
+        code_label=codes.label,
+        code_labels=codes.labels,
+        store_role=lambda: store.role,
+        training_store=lambda: store.is_unlocked and store.training,
     )
     db.init_app(app, store)
     i18n.init_app(app, trust_accept_language=(side != "public"))

@@ -22,6 +22,7 @@ import click
 from crypto.errors import CryptoError
 
 from . import keyring, passphrase, reports
+from . import training as training_mode
 from .cli_i18n import cli_gettext as _
 from .cli_i18n import cli_ngettext, set_language
 from .config import ConfigError, load_config
@@ -140,8 +141,11 @@ def main(data: Path | None, lang: str | None) -> None:
     is_flag=True,
     help="Coordinator: make a post-quantum hybrid identity (ML-KEM-768 + X25519).",
 )
+@click.option("--training", is_flag=True,
+              help="A training store for fictional data: its bundles never enter a real store.")
 @click.pass_context
-def init(ctx: click.Context, data: Path | None, role: str, hybrid: bool) -> None:
+def init(ctx: click.Context, *, data: Path | None, role: str, hybrid: bool,
+         training: bool) -> None:
     """Create an encrypted store. Reads: the new passphrase.
 
     A coordinator store prints its public key (age1...) as the last line.
@@ -158,6 +162,8 @@ def init(ctx: click.Context, data: Path | None, role: str, hybrid: bool) -> None
     store.create(secret, role)
     conn = store.connect()
     try:
+        if training:
+            training_mode.set_mode(conn, training_mode.TRAINING)
         line = keyring.initialise(conn, role, hybrid=hybrid)
     finally:
         conn.close()

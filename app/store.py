@@ -75,6 +75,8 @@ class Store:
         self._failures = 0
         self._next_attempt = 0.0
         self.role: str | None = None
+        #: A training store (fictional data): every page says so.
+        self.training = False
         #: Changes on every unlock and lock, so sessions of an earlier unlock end with it.
         self.epoch = secrets.token_hex(16)
 
@@ -133,6 +135,8 @@ class Store:
         try:
             migrations.upgrade(conn)
             role = conn.execute("SELECT value FROM meta WHERE key = 'role'").fetchone()[0]
+            mode = conn.execute("SELECT value FROM meta WHERE key = 'store_mode'").fetchone()
+            self.training = mode is not None and mode[0] == "training"
         finally:
             conn.close()
         self._failures = 0

@@ -19,6 +19,7 @@ def mode(conn: sqlcipher3.Connection) -> str:
 
 
 def set_mode(conn: sqlcipher3.Connection, value: str) -> None:
+    """Chosen once, at ``init``: a store never changes between training and real."""
     if value not in (REAL, TRAINING):
         raise ValueError(value)
     meta.set(conn, "store_mode", value)

@@ -301,3 +301,23 @@ def test_inbox_mode_seals_public_submissions(world: dict[str, Path]) -> None:
     [report] = listing(world["c1"])
     assert report["title"] == "Сообщение через onion" and report["origin"] == "public"
     assert report["attachments"][0]["metadata_removed"] is True
+
+
+def test_training_store_from_init_says_so_and_stays_apart(tmp_path: Path) -> None:
+    result = run("init", "--role", "field", "--training", "--data", str(tmp_path / "t"))
+    assert result.exit_code == 0
+    store = Store(Config(data_dir=tmp_path / "t", default_locale="en"))
+    store.unlock(PASSPHRASE)
+    assert store.training
+    page = create_operator_app(store.config, store, {"TESTING": True}).test_client().get("/reports")
+    assert "Training store: fictional data only" in page.get_data(as_text=True)
+    public = create_public_app(store.config, store, {"TESTING": True}).test_client().get("/")
+    assert "Training store" in public.get_data(as_text=True)
+    store.lock()
+    real = tmp_path / "real"
+    init(real, "field")
+    real_store = Store(Config(data_dir=real, default_locale="en"))
+    real_store.unlock(PASSPHRASE)
+    assert not real_store.training
+    page = create_operator_app(real_store.config, real_store, {"TESTING": True}).test_client()
+    assert "Training store" not in page.get("/reports").get_data(as_text=True)
