@@ -25,7 +25,7 @@ from .testnet import TorTestNet
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_root]
 
-PASSPHRASE = "correct horse battery staple onion"  # noqa: S105 - a throwaway test store
+PASSPHRASE = "correct horse battery staple onion"
 ROOT = Path(__file__).resolve().parents[2]
 URL_TIMEOUT = 60.0
 TITLE = "Detention at the onion test"
