@@ -53,7 +53,13 @@ def _base_app(
         ),
         # Text fields stay small and in memory; files go to the encrypted spool.
         MAX_FORM_MEMORY_SIZE=2 * 1024 * 1024,
-        MAX_FORM_PARTS=2000,
+        MAX_FORM_PARTS=300 if side == "public" else 2000,
+        # Files per request: a report rarely has more; each one holds a file open while
+        # the request is parsed.
+        KUAGER_MAX_FILES=20 if side == "public" else 200,
+        # Images are decoded to remove their metadata: bound what a stranger can make us
+        # decode (40 Mpixel covers phone cameras; larger files are kept, flagged).
+        KUAGER_CLEAN_MAX_PIXELS=40_000_000 if side == "public" else 120_000_000,
     )
     app.config.update(config.flask_overrides)
     if test_config:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlcipher3
+from flask import current_app, has_app_context
 from PIL import Image, ImageOps, UnidentifiedImageError
 from werkzeug.datastructures import FileStorage
 
@@ -32,8 +33,16 @@ from .timeutil import utc_now
 
 #: Images up to this size are cleaned in memory; larger ones are stored unchanged and flagged.
 CLEAN_MAX_BYTES = 128 * 1024 * 1024
-#: Nor is a picture decoded past this many pixels (a few KB of PNG can claim gigabytes).
-CLEAN_MAX_PIXELS = 100_000_000
+#: Nor is a picture decoded past this many pixels (a few KB of PNG can claim gigabytes;
+#: cleaning holds about four copies of 4 bytes a pixel). Apps may lower it per side
+#: (``KUAGER_CLEAN_MAX_PIXELS``): the public site takes files from strangers.
+CLEAN_MAX_PIXELS = 120_000_000
+
+
+def _pixel_limit() -> int:
+    if has_app_context():
+        return int(current_app.config.get("KUAGER_CLEAN_MAX_PIXELS", CLEAN_MAX_PIXELS))
+    return CLEAN_MAX_PIXELS
 
 _FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 _SAVE_OPTIONS: dict[str, dict[str, object]] = {
@@ -78,10 +87,10 @@ def clean_image(data: bytes, fmt: str) -> bytes:
 
     The EXIF orientation is applied first so that a photo does not turn on its side.
     """
-    with Image.open(io.BytesIO(data)) as source:
+    with Image.open(io.BytesIO(data), formats=[fmt]) as source:
         if source.format != fmt:
             raise UnidentifiedImageError("content does not match its signature")
-        if source.width * source.height > CLEAN_MAX_PIXELS:
+        if source.width * source.height > _pixel_limit():
             raise ValueError("too many pixels to decode safely")
         upright = ImageOps.exif_transpose(source)
         pixels = upright.convert("RGBA") if upright.mode in ("P", "PA") else upright

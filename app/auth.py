@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -96,10 +97,17 @@ def start_idle_watch(app: Flask, interval: float = 15.0) -> threading.Event:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a local path: an open redirect would let a link send the operator elsewhere."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("desk.index")
+    """Only a local path: an open redirect would let a link send the operator elsewhere.
+
+    Browsers and Werkzeug drop tabs and newlines (``/\t/evil.example`` becomes
+    ``//evil.example``), so any control character or space refuses the target.
+    """
+    if not target or any(ord(ch) <= 0x20 or ch == "\\" for ch in target):
+        return url_for("desk.index")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("desk.index")
+    return target
 
 
 @bp.route("/setup", methods=["GET", "POST"])

@@ -82,6 +82,7 @@ def _report_entries(
                 "metadata_removed",
             )
         }
+        item["metadata_removed"] = bool(att["metadata_removed"])
         item["entry"] = f"att-{att['id']}"
         entries.append(
             BundleEntry(
@@ -198,11 +199,37 @@ def _write_bundle(out: Path, seal: Any, progress: Progress) -> None:
                     path=out,
                 )
             )
-        os.replace(tmp, out)
+        _rename_without_overwriting(tmp, out)
         fsync_dir(out.parent)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _rename_without_overwriting(tmp: Path, out: Path) -> None:
+    """Never replace an existing bundle: on a shared USB stick it is someone's only copy."""
+    exists = StoreError(_("%(path)s already exists: choose another name", path=out))
+    try:
+        os.link(tmp, out)  # fails if ``out`` exists, atomically
+    except FileExistsError:
+        raise exists from None
+    except OSError:
+        # No hard links (FAT and exFAT sticks): check, then rename.
+        if out.exists():
+            raise exists from None
+        os.replace(tmp, out)
+    else:
+        tmp.unlink()
+
+
+def next_sequence(conn: sqlcipher3.Connection) -> int:
+    """The sequence number the next export will carry."""
+    return int(meta.get(conn, "export_sequence", "0") or "0") + 1
+
+
+def default_name(conn: sqlcipher3.Connection) -> str:
+    """``bundle-<device>-<sequence>.age``: unique across the devices sharing a stick."""
+    return f"bundle-{device.device_id(conn)[:8]}-{next_sequence(conn):05d}.age"
 
 
 def export_bundle(
@@ -213,6 +240,10 @@ def export_bundle(
     cfg = store.config
     conn = store.connect()
     try:
+        key = device.key(conn)  # made at init; made (and committed) here for older stores
+        # Hold the write lock from the first read to the commit: an edit saved while a long
+        # export runs waits, instead of being marked exported (or purged) unsent.
+        conn.execute("BEGIN IMMEDIATE")
         recipients = keyring.recipients_of(conn)
         if not recipients:
             raise StoreError(
@@ -232,18 +263,16 @@ def export_bundle(
             "reports": len(rows),
             "inbox": len(inbox_ids),
         }
-        key = device.key(conn)
         _write_bundle(
             out,
             lambda fh: seal_bundle(fh, recipients, key, sequence, entries, bundle_meta),
             progress,
         )
         _mark_exported(conn, rows, inbox_ids, sequence, key.device_id)
+        files = _purge_rows(conn, rows, inbox_ids) if purge else []
         conn.commit()
+        attachments.remove_files(cfg, files)
         progress.finish()
-        if purge:
-            reports.delete(conn, cfg, [row["id"] for row in rows])
-            _purge_inbox(conn, cfg, inbox_ids)
         return ExportResult(sequence, len(rows) + len(inbox_ids), out)
     except BaseException:
         conn.rollback()
@@ -273,11 +302,12 @@ def _mark_exported(
         conn.execute("UPDATE inbox SET exported_in = ? WHERE id = ?", (sequence, inbox_id))
 
 
-def _purge_inbox(conn: sqlcipher3.Connection, cfg: Config, inbox_ids: list[str]) -> None:
-    files = []
+def _purge_rows(conn: sqlcipher3.Connection, rows: list[sqlcipher3.Row],
+                inbox_ids: list[str]) -> list[str | None]:
+    """Delete what was exported, in the export's transaction; returns the files to remove."""
+    files = reports.delete_rows(conn, [row["id"] for row in rows])
     for inbox_id in inbox_ids:
         row = conn.execute("SELECT file_name FROM inbox WHERE id = ?", (inbox_id,)).fetchone()
         files.append(row[0])
         conn.execute("DELETE FROM inbox WHERE id = ?", (inbox_id,))
-    conn.commit()
-    attachments.remove_files(cfg, files)
+    return files

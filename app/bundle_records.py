@@ -6,8 +6,7 @@ Every file written is recorded in ``ImportContext.moved`` so a rollback can remo
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlcipher3
@@ -16,7 +15,7 @@ from crypto import age
 from crypto.bundle import Manifest
 from crypto.errors import CryptoError
 
-from . import attachments, custody, inbox, reports
+from . import attachments, bundle_schema, custody, inbox, reports
 from .bundle_staging import ImportRefused, Staging
 from .config import Config
 from .fsutil import random_name
@@ -35,6 +34,8 @@ class ImportContext:
     staging: Staging
     identities: list[Any]
     moved: list[str]
+    #: Entry names already claimed by an attachment: each may be used once.
+    used_entries: set[str] = field(default_factory=set)
 
     def record(self, report_id: str, event: str, detail: str = "", *, device: str | None = None,
                at: str | None = None) -> None:
@@ -53,8 +54,17 @@ def _adopt(context: ImportContext, spool: EncryptedSpool) -> attachments.StoredF
 
 
 def _insert_revision(context: ImportContext, report: dict[str, Any]) -> bool:
-    """A new revision row unless this exact content is already stored."""
+    """A new revision row unless this exact content is already stored.
+
+    A report belongs to the device that first sent it: another device (or a stolen one
+    replaying ids it has seen) cannot put a revision on top of it.
+    """
     conn, body = context.conn, report["body"]
+    owners = {row[0] for row in conn.execute(
+        "SELECT DISTINCT source_device FROM reports WHERE id = ?", (report["id"],))}
+    if owners and owners != {context.manifest.device_id}:
+        raise ImportRefused(_("report %(id)s belongs to another device: refusing a revision "
+                              "from this one", id=report["id"][:12]))
     content = reports.content_hash(body)
     if conn.execute("SELECT 1 FROM reports WHERE id = ? AND content_sha256 = ?",
                     (report["id"], content)).fetchone():
@@ -105,6 +115,9 @@ def _import_attachment(context: ImportContext, report_id: str, item: dict[str, A
     spool = context.staging.files.get(item["entry"])
     if spool is None:
         raise ImportRefused(_("an attachment listed in a report is missing from the bundle"))
+    if (spool.sha256, spool.size) != (item["sha256"], item["size"]):
+        raise ImportRefused(_("an attachment does not match the size or SHA-256 its report "
+                              "records"))
     stored = _adopt(context, spool)
     sealed = context.staging.files.get(item.get("original_entry") or "")
     original = _open_sealed_original(context, sealed, item) if sealed is not None else None
@@ -113,7 +126,7 @@ def _import_attachment(context: ImportContext, report_id: str, item: dict[str, A
 
 def import_report(context: ImportContext, raw: bytes) -> bool:
     """One ``report-<id>.json`` entry; True if it added a revision."""
-    document = json.loads(raw)
+    document = bundle_schema.report_document(raw, context.used_entries)
     report = document["report"]
     added = _insert_revision(context, report)
     if added:
@@ -141,6 +154,6 @@ def import_envelope(context: ImportContext, sealed: EncryptedSpool) -> int:
     context.record(report["id"], "received", "public form, sealed on arrival", device="",
                    at=report["created_at"])
     context.record(report["id"], "imported", f"bundle {context.manifest.sequence}")
-    for item, stored in files:
-        _insert_attachment(context, report["id"], item, stored, item.get("_original"))
+    for item, stored, original in files:
+        _insert_attachment(context, report["id"], item, stored, original)
     return 1

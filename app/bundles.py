@@ -7,8 +7,16 @@ store); see docs/ARCHITECTURE.md. This module names the API the CLI and pages us
 from __future__ import annotations
 
 from .bundle_export import BUNDLE_KIND, ExportResult, export_bundle
-from .bundle_import import ImportResult, import_bundle, missing_bundles
+from .bundle_import import ImportResult, format_ranges, import_bundle, missing_bundles
 from .bundle_staging import ImportRefused
 
-__all__ = ["BUNDLE_KIND", "ExportResult", "ImportRefused", "ImportResult", "export_bundle",
-           "import_bundle", "missing_bundles"]
+__all__ = [
+    "BUNDLE_KIND",
+    "ExportResult",
+    "ImportRefused",
+    "ImportResult",
+    "export_bundle",
+    "format_ranges",
+    "import_bundle",
+    "missing_bundles",
+]

@@ -29,7 +29,7 @@ from wtforms.validators import DataRequired, Length
 
 from crypto.errors import CryptoError
 
-from . import bundles, inbox, keyring
+from . import bundle_export, bundles, inbox, keyring
 from .db import get_db, get_store
 from .store import StoreError
 
@@ -157,8 +157,7 @@ def export() -> ResponseReturnValue:
         form.folder.errors.append(_("This folder does not exist."))
         return _export_page(form, status=400)
     store = get_store()
-    sequence = int(get_db().execute("SELECT count(*) FROM exports").fetchone()[0]) + 1
-    out = target_dir / f"bundle-{sequence:05d}.age"
+    out = target_dir / bundle_export.default_name(get_db())
     try:
         result = bundles.export_bundle(store, out, purge=bool(form.purge.data))
     except (StoreError, CryptoError, OSError) as exc:
@@ -204,5 +203,6 @@ def import_page() -> ResponseReturnValue:
     devices = conn.execute("SELECT * FROM devices ORDER BY first_seen").fetchall()
     gaps = bundles.missing_bundles(conn)
     return render_template(
-        "exchange/import.html", form=form, lines=lines, devices=devices, gaps=gaps
+        "exchange/import.html", form=form, lines=lines, devices=devices, gaps=gaps,
+        format_ranges=bundles.format_ranges,
     ), status

@@ -27,7 +27,7 @@ from werkzeug.datastructures import FileStorage
 from crypto import age
 from crypto.errors import CryptoError
 
-from . import attachments, keyring, meta, reports
+from . import attachments, bundle_schema, keyring, meta, reports
 from .config import Config
 from .fsutil import random_name
 from .intake import real_uploads
@@ -142,6 +142,8 @@ class _Reader:
         self._buffer = b""
 
     def read_exact(self, n: int) -> bytes:
+        if n < 0:
+            raise EnvelopeError("a sealed submission declares a negative size")
         parts, need = [], n
         while need:
             if not self._buffer:
@@ -174,26 +176,37 @@ class _Reader:
 
 def open_envelope(
     cfg: Config, sealed: BinaryIO, identities: list[Any], moved: list[str]
-) -> tuple[dict[str, Any], list[tuple[dict[str, Any], attachments.StoredFile]]]:
-    """Decrypt an envelope into encrypted files; every stored file is appended to ``moved``."""
+) -> tuple[dict[str, Any], list[tuple[dict[str, Any], attachments.StoredFile,
+                                      attachments.StoredFile | None]]]:
+    """Decrypt an envelope into encrypted files: (document, [(item, stored, original)]).
+
+    Every file written is appended to ``moved`` so the caller can remove it on failure.
+    The document is checked (``bundle_schema``) before any declared size is trusted.
+    """
     reader = _Reader(iter(age.decrypt(sealed, identities)))
     if reader.read_exact(len(MAGIC)) != MAGIC:
         raise EnvelopeError("not a Kuager sealed submission (or an unknown version)")
     length = reader.read_line().strip()
     if not length.isdigit() or int(length) > MAX_DOCUMENT:
         raise EnvelopeError("a sealed submission has a malformed header")
-    document = json.loads(reader.read_exact(int(length)))
+    try:
+        document = json.loads(reader.read_exact(int(length)))
+    except ValueError:
+        raise EnvelopeError("a sealed submission has a malformed document") from None
+    bundle_schema.envelope_document(document)
     files = []
     for item in document.get("attachments", []):
-        stored = attachments.write_encrypted(cfg, reader.stream(int(item["size"])))
+        stored = attachments.write_encrypted(cfg, reader.stream(item["size"]))
         moved.append(stored.file_name)
         if stored.sha256 != item["sha256"]:
             raise EnvelopeError("an attachment in a sealed submission does not match its hash")
-        if item.get("metadata_removed"):
-            original = attachments.write_encrypted(cfg, reader.stream(int(item["original_size"])))
+        original = None
+        if item["metadata_removed"]:
+            original = attachments.write_encrypted(cfg, reader.stream(item["original_size"]))
             moved.append(original.file_name)
-            item["_original"] = original
-        files.append((item, stored))
+            if original.sha256 != item["original_sha256"]:
+                raise EnvelopeError("an original in a sealed submission does not match its hash")
+        files.append((item, stored, original))
     if not reader.at_end():
         raise EnvelopeError("a sealed submission carries unexpected trailing data")
     return document, files

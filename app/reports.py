@@ -152,16 +152,23 @@ def update(
     custody.record(conn, report_id, "edited", device=device)
 
 
-def delete(conn: sqlcipher3.Connection, cfg: Config, report_ids: Iterable[str]) -> int:
-    """Remove reports, their attachments and custody rows; files go after the commit."""
-    ids = list(report_ids)
+def delete_rows(conn: sqlcipher3.Connection, report_ids: Iterable[str]) -> list[str | None]:
+    """Delete reports with their attachment and custody rows (no commit); returns the
+    files to remove once the caller has committed."""
     files: list[str | None] = []
-    for report_id in ids:
+    for report_id in report_ids:
         for row in attachments.for_report(conn, report_id):
-            files += [row["file_name"], row["sealed_original"]]
+            files += [row["file_name"], row["sealed_original"], row["original_file"]]
         conn.execute("DELETE FROM attachments WHERE report_id = ?", (report_id,))
         conn.execute("DELETE FROM custody WHERE report_id = ?", (report_id,))
         conn.execute("DELETE FROM reports WHERE id = ?", (report_id,))
+    return files
+
+
+def delete(conn: sqlcipher3.Connection, cfg: Config, report_ids: Iterable[str]) -> int:
+    """Remove reports, their attachments and custody rows; files go after the commit."""
+    ids = list(report_ids)
+    files = delete_rows(conn, ids)
     conn.commit()
     attachments.remove_files(cfg, files)
     return len(ids)

@@ -105,7 +105,8 @@ def test_export_to_folder_with_purge(tmp_path: Path) -> None:
         "/exchange/export", data={"csrf_token": token, "folder": str(usb), "purge": "y"}
     )
     assert done.status_code == 303
-    assert [p.name for p in usb.iterdir()] == ["bundle-00001.age"]
+    [written] = [p.name for p in usb.iterdir()]
+    assert re.fullmatch(r"bundle-[0-9a-f]{8}-00001\.age", written)
     assert listing(tmp_path / "f") == []
 
 

@@ -193,3 +193,36 @@ def test_passphrases_are_never_logged(
     for record in caplog.records:
         message = record.getMessage()
         assert "MARKER" not in message and PASSPHRASE not in message
+
+
+@pytest.mark.parametrize("side", ["operator", "public"])
+def test_too_many_file_parts_are_refused_before_parsing_on(config: Config, field_store: Store,
+                                                            side: str) -> None:
+    from app import create_public_app
+
+    factory = create_public_app if side == "public" else create_operator_app
+    client = factory(config, field_store, {"TESTING": True}).test_client()
+    limit = client.application.config["KUAGER_MAX_FILES"]
+    files = [(io.BytesIO(b"x"), f"{n}.txt") for n in range(limit + 1)]
+    response = client.post("/" if side == "public" else "/reports/new",
+                           data={"attachments": files}, content_type="multipart/form-data")
+    assert response.status_code == 413
+    assert list(field_store.config.spool_dir.iterdir()) == []
+
+
+def test_public_site_decodes_only_moderate_images(public_client: FlaskClient,
+                                                  field_store: Store) -> None:
+    """A 100 KB PNG claiming 49 Mpixel is kept as sent on the public side, not decoded."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("1", (7000, 7000)).save(out, format="PNG", optimize=True)
+    assert len(out.getvalue()) < 200_000
+    data = report_form(attachments=[(io.BytesIO(out.getvalue()), "big.png")])
+    data["csrf_token"] = csrf_token(public_client, "/")
+    data["save"] = "1"
+    assert public_client.post("/", data=data, content_type="multipart/form-data").status_code == 303
+    conn = field_store.connect()
+    row = conn.execute("SELECT metadata_removed, size FROM attachments").fetchone()
+    conn.close()
+    assert row["metadata_removed"] == 0 and row["size"] == len(out.getvalue())
