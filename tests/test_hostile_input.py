@@ -226,3 +226,141 @@ def test_public_site_decodes_only_moderate_images(public_client: FlaskClient,
     row = conn.execute("SELECT metadata_removed, size FROM attachments").fetchone()
     conn.close()
     assert row["metadata_removed"] == 0 and row["size"] == len(out.getvalue())
+
+
+# -- review findings: hostile devices and bundles ---------------------------------------------
+
+def _document_dict(report_id: str = "a" * 32, **body: object) -> dict:
+    return json.loads(_document(str(body.get("title", "x"))).decode().replace("a" * 32, report_id))
+
+
+def _import(data: Path, bundle: Path):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(main, ["import", str(bundle), "--data", str(data)],
+                              input=PASSPHRASE + "\n")
+
+
+def test_another_device_cannot_revise_a_report(coordinator, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data, recipient = coordinator
+    first = tmp_path / "a.age"
+    _bundle(first, recipient, {"report-" + "a" * 32 + ".json": _document("Victim detained")})
+    assert _import(data, first).exit_code == 0
+    forged = tmp_path / "b.age"
+    _bundle(forged, recipient, {"report-" + "a" * 32 + ".json": _document("NOTHING HAPPENED")})
+    result = _import(data, forged)
+    assert result.exit_code == 1 and "belongs to another device" in result.stderr
+    client = _review_client(data)
+    assert "Victim detained" in client.get("/reports/" + "a" * 32).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda d: "not json at all",
+    lambda d: [d],
+    lambda d: {k: v for k, v in d.items() if k != "report"},
+    lambda d: d | {"report": d["report"] | {"body": "a string"}},
+    lambda d: d | {"report": d["report"] | {"id": ["list"]}},
+    lambda d: d | {"report": d["report"] | {"id": "../../x"}},
+    lambda d: d | {"report": d["report"] | {"created_at": 5}},
+    lambda d: d | {"report": d["report"] | {"body": d["report"]["body"] | {"title": {"x": 1}}}},
+    lambda d: d | {"report": d["report"] | {"body": d["report"]["body"] | {"evil": "x"}}},
+    lambda d: d | {"attachments": [{"name": 5}]},
+    lambda d: d | {"custody": [{"event": None}]},
+], ids=["not-json", "list", "no-report", "body-string", "id-list", "id-path", "date-int",
+        "title-dict", "unknown-field", "attachment-name-int", "custody-null"])
+def test_malformed_documents_are_refused_cleanly(coordinator, tmp_path: Path, mutate) -> None:  # type: ignore[no-untyped-def]
+    data, recipient = coordinator
+    mutated = mutate(_document_dict())
+    raw = mutated.encode() if isinstance(mutated, str) else json.dumps(mutated).encode()
+    bundle = tmp_path / "bad.age"
+    _bundle(bundle, recipient, {"report-" + "a" * 32 + ".json": raw})
+    before = (data / "kuager.db").read_bytes()
+    result = _import(data, bundle)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(f"error: {bundle}:") and "Traceback" not in result.output
+    assert (data / "kuager.db").read_bytes() == before
+
+
+def test_attachment_not_matching_its_record_is_refused(coordinator, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data, recipient = coordinator
+    content = b"real bytes"
+    item = {"id": "b" * 32, "name": "x", "media_type": "text/plain", "size": len(content),
+            "sha256": "0" * 64, "original_size": len(content), "original_sha256": "0" * 64,
+            "metadata_removed": False, "entry": "att-" + "b" * 32}
+    bundle = tmp_path / "lie.age"
+    _bundle(bundle, recipient, {"report-" + "a" * 32 + ".json": _document("x", [item])},
+            {"att-" + "b" * 32: content})
+    result = _import(data, bundle)
+    assert result.exit_code == 1 and "does not match" in result.stderr
+
+
+def test_implausible_sequence_is_refused(coordinator, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data, recipient = coordinator
+    raw = _document("x")
+    entry = BundleEntry("report-" + "a" * 32 + ".json", len(raw), hashlib.sha256(raw).digest(),
+                        lambda: iter([raw]))
+    bundle = tmp_path / "far.age"
+    with open(bundle, "wb") as fh:
+        seal_bundle(fh, [recipient], DeviceKey.generate(), 5_000_000, [entry],
+                    {"kind": "kuager-field-export", "store": "real"})
+    result = _import(data, bundle)
+    assert result.exit_code == 1 and "implausibly far ahead" in result.stderr
+
+
+def test_envelope_with_a_negative_size_is_refused_not_hung(coordinator, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import signal
+
+    from app.inbox import MAGIC
+    from crypto import age
+
+    data, recipient = coordinator
+    document = json.loads(_document("x"))
+    document["report"]["origin"] = "public"
+    document["attachments"] = [{"name": "x", "media_type": "x", "size": -5,
+                                "sha256": "0" * 64, "original_size": 0,
+                                "original_sha256": "0" * 64, "metadata_removed": False}]
+    head = json.dumps({"report": document["report"], "attachments": document["attachments"]}).encode()
+    envelope = age.encrypt_bytes(MAGIC + str(len(head)).encode() + b"\n" + head + b"x" * 100,
+                                 [recipient])
+    bundle = tmp_path / "envelope.age"
+    _bundle(bundle, recipient, {}, {"inbox-" + "c" * 32 + ".age": envelope})
+
+    def hung(*_args: object) -> None:
+        raise TimeoutError("import of a hostile envelope did not finish")
+
+    signal.signal(signal.SIGALRM, hung)
+    signal.alarm(20)
+    try:
+        result = _import(data, bundle)
+    finally:
+        signal.alarm(0)
+    assert result.exit_code == 1 and "malformed" in result.stderr
+
+
+def test_two_devices_exporting_to_one_folder_never_overwrite(tmp_path: Path) -> None:
+    runner = CliRunner()
+    key = runner.invoke(main, ["init", "--role", "coordinator", "--data", str(tmp_path / "c")],
+                        input=PASSPHRASE + "\n").stdout.strip().splitlines()[-1]
+    usb = tmp_path / "usb" / "bundle.age"
+    for name in ("f1", "f2"):
+        for args in (["init", "--role", "field"], ["recipients", "add", key]):
+            assert runner.invoke(main, [*args, "--data", str(tmp_path / name)],
+                                 input=PASSPHRASE + "\n").exit_code == 0
+    first = runner.invoke(main, ["export", "--out", str(usb), "--purge", "--data", str(tmp_path / "f1")],
+                          input=PASSPHRASE + "\n")
+    assert first.exit_code == 0
+    content = usb.read_bytes()
+    second = runner.invoke(main, ["export", "--out", str(usb), "--purge", "--data", str(tmp_path / "f2")],
+                           input=PASSPHRASE + "\n")
+    assert second.exit_code == 1 and "already exists" in second.stderr
+    assert usb.read_bytes() == content and sorted(p.name for p in usb.parent.iterdir()) == ["bundle.age"]
+
+
+@pytest.mark.parametrize("target", ["/%09/evil.example", "//evil.example", "/\\evil.example",
+                                    "https://evil.example/", "/%0d%0aSet-Cookie:x=1",
+                                    "javascript:alert(1)"])
+def test_unlock_next_never_leaves_the_site(client: FlaskClient, field_store: Store,
+                                           target: str) -> None:
+    field_store.lock()
+    token = csrf_token(client, "/unlock")
+    response = client.post(f"/unlock?next={target}", data={"csrf_token": token,
+                                                          "passphrase": PASSPHRASE})
+    assert response.status_code == 303 and response.headers["Location"] == "/"
