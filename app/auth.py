@@ -21,6 +21,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -30,7 +31,7 @@ from . import keyring
 from .db import get_db, get_store
 from .forms import ConfirmForm, PassphraseForm, SetupForm
 from .passphrase import weakness
-from .store import BadPassphrase, StoreError
+from .store import BadPassphrase, Store, StoreError
 
 bp = Blueprint("auth", __name__)
 
@@ -58,10 +59,26 @@ def _gate() -> ResponseReturnValue | None:
         return None
     if not store.exists():
         return redirect(url_for("auth.setup"))
-    if not store.is_unlocked:
+    if not store.is_unlocked or not _session_admitted(store):
         return redirect(url_for("auth.unlock", next=request.full_path))
     current_app.extensions["kuager.last_activity"] = time.monotonic()
     return None
+
+
+def _session_admitted(store: Store) -> bool:
+    """A store unlocked in a browser admits only browser sessions that gave the passphrase.
+
+    Another account on the same machine can reach 127.0.0.1 too; it must not inherit the
+    operator's unlock. (A store unlocked on the command line, ``kuager serve`` with the
+    passphrase on standard input, admits any local client: docs/THREAT_MODEL.md.)
+    """
+    return not store.browser_sessions or session.get("epoch") == store.epoch
+
+
+def _admit_this_session(store: Store) -> None:
+    store.browser_sessions = True
+    session["epoch"] = store.epoch
+    current_app.extensions["kuager.last_activity"] = time.monotonic()
 
 
 def idle_lock_applies(app: Flask) -> bool:
@@ -127,7 +144,7 @@ def setup() -> ResponseReturnValue:
             except StoreError as exc:
                 flash(str(exc), "error")
             else:
-                current_app.extensions["kuager.last_activity"] = time.monotonic()
+                _admit_this_session(store)
                 return redirect(url_for("desk.index"), 303)
     return render_template("setup.html", form=form)
 
@@ -140,7 +157,10 @@ def unlock() -> ResponseReturnValue:
     form = PassphraseForm()
     if form.validate_on_submit():
         try:
-            store.unlock(form.passphrase.data)
+            if store.is_unlocked:  # unlocked already: this browser proves it knows the passphrase
+                store.check_passphrase(form.passphrase.data)
+            else:
+                store.unlock(form.passphrase.data)
         except BadPassphrase:
             wait = store.seconds_until_next_attempt()
             form.passphrase.errors.append(
@@ -154,7 +174,7 @@ def unlock() -> ResponseReturnValue:
         except StoreError:
             form.passphrase.errors.append(_("The store cannot be opened: it may be damaged."))
         else:
-            current_app.extensions["kuager.last_activity"] = time.monotonic()
+            _admit_this_session(store)
             return redirect(_safe_next(request.args.get("next")), 303)
     return render_template("unlock.html", form=form)
 

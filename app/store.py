@@ -77,6 +77,9 @@ class Store:
         self.role: str | None = None
         #: A training store (fictional data): every page says so.
         self.training = False
+        #: Unlocked in a browser: then only browser sessions that gave the passphrase get
+        #: in (app/auth.py). Unlocked on the command line: any local client.
+        self.browser_sessions = False
         #: Changes on every unlock and lock, so sessions of an earlier unlock end with it.
         self.epoch = secrets.token_hex(16)
 
@@ -123,11 +126,7 @@ class Store:
         try:
             raw = keywrap.unwrap_key(self.config.key_file.read_bytes(), passphrase)
         except WrongPassphrase:
-            self._failures += 1
-            if self._failures >= _FREE_ATTEMPTS:
-                delay = min(_MAX_DELAY, 2.0 ** (self._failures - _FREE_ATTEMPTS))
-                self._next_attempt = time.monotonic() + delay
-            raise BadPassphrase("wrong passphrase") from None
+            raise self._failed() from None
         except KeyFileError as exc:
             raise StoreError(f"the key file {self.config.key_file} is damaged: {exc}") from None
         key = bytearray(raw)
@@ -142,14 +141,27 @@ class Store:
         self._failures = 0
         self._set_key(key, role)
 
-    def check_passphrase(self, passphrase: str) -> None:
-        """Confirm the passphrase (before a wipe) without changing the store's state."""
+    def check_passphrase(self, passphrase: str) -> bytes:
+        """Confirm the passphrase without changing the store's state; returns the raw key.
+
+        Throttled like ``unlock``: a session that found the store unlocked must not be
+        able to guess the passphrase faster than someone at the unlock page.
+        """
         self._throttle()
         try:
-            keywrap.unwrap_key(self.config.key_file.read_bytes(), passphrase)
+            raw = keywrap.unwrap_key(self.config.key_file.read_bytes(), passphrase)
         except WrongPassphrase:
-            self._failures += 1
-            raise BadPassphrase("wrong passphrase") from None
+            raise self._failed() from None
+        self._failures = 0
+        return raw
+
+    def _failed(self) -> BadPassphrase:
+        """Count a wrong passphrase; from the fourth on, each next try waits longer."""
+        self._failures += 1
+        if self._failures >= _FREE_ATTEMPTS:
+            delay = min(_MAX_DELAY, 2.0 ** (self._failures - _FREE_ATTEMPTS))
+            self._next_attempt = time.monotonic() + delay
+        return BadPassphrase("wrong passphrase")
 
     def seconds_until_next_attempt(self) -> float:
         return max(0.0, self._next_attempt - time.monotonic())
@@ -162,14 +174,12 @@ class Store:
                     self._key[i] = 0
             self._key = None
             self.role = None
+            self.browser_sessions = False
             self.epoch = secrets.token_hex(16)
 
     def change_passphrase(self, old: str, new: str) -> None:
         """Re-wrap the same key: milliseconds, and the database is not touched."""
-        try:
-            raw = keywrap.unwrap_key(self.config.key_file.read_bytes(), old)
-        except WrongPassphrase:
-            raise BadPassphrase("wrong passphrase") from None
+        raw = self.check_passphrase(old)
         atomic_write_bytes(self.config.key_file, keywrap.wrap_key(raw, new, KDF_PROFILE))
 
     def wipe(self) -> None:

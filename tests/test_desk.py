@@ -346,3 +346,27 @@ def test_coordinator_cannot_write_reports(config: Config, store: Store) -> None:
     client = create_operator_app(config, store, {"TESTING": True}).test_client()
     assert client.get("/reports").status_code == 200
     assert client.get("/reports/new").status_code == 404
+
+
+def test_a_store_unlocked_in_a_browser_admits_only_sessions_that_know_the_passphrase(
+        app: Flask, field_store: Store) -> None:
+    operator, stranger = app.test_client(), app.test_client()
+    field_store.lock()
+    token = csrf_token(operator, "/unlock")
+    assert operator.post("/unlock", data={"csrf_token": token,
+                                          "passphrase": PASSPHRASE}).status_code == 303
+    assert operator.get("/reports").status_code == 200
+    # Another local account reaches 127.0.0.1 too, with no session: it must not get in.
+    refused = stranger.get("/reports")
+    assert refused.status_code == 302 and refused.headers["Location"].startswith("/unlock")
+    token = csrf_token(stranger, "/unlock")
+    assert stranger.post("/unlock", data={"csrf_token": token,
+                                          "passphrase": "a wrong guess!"}).status_code == 200
+    assert stranger.get("/reports").status_code == 302
+    assert stranger.post("/unlock", data={"csrf_token": token,
+                                          "passphrase": PASSPHRASE}).status_code == 303
+    assert stranger.get("/reports").status_code == 200
+    assert operator.get("/reports").status_code == 200  # still in: the key did not change
+    token = csrf_token(operator, "/reports")
+    operator.post("/lock", data={"csrf_token": token})
+    assert stranger.get("/reports").status_code == 302
