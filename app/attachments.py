@@ -153,22 +153,19 @@ def add_upload(
         raise TypeError("uploads must arrive through KuagerRequest's encrypted spool")
     stored, cleaned, fmt = _stored_from_spool(cfg, spool)
     media_type = _FORMATS[fmt] if fmt else (upload.mimetype or "application/octet-stream")
-    attachment_id = insert_row(
-        conn,
-        report_id,
-        display_name(upload.filename),
-        media_type,
-        stored,
-        original_size=spool.size,
-        original_sha256=spool.sha256,
-        metadata_removed=cleaned,
-    )
-    if cleaned:
-        sealed = seal_original(conn, cfg, spool)
-        if sealed is not None:
-            conn.execute(
-                "UPDATE attachments SET sealed_original = ? WHERE id = ?", (sealed, attachment_id)
-            )
+    sealed = None
+    try:
+        attachment_id = insert_row(conn, report_id, display_name(upload.filename), media_type,
+                                   stored, original_size=spool.size,
+                                   original_sha256=spool.sha256, metadata_removed=cleaned)
+        if cleaned:
+            sealed = seal_original(conn, cfg, spool)
+            if sealed is not None:
+                conn.execute("UPDATE attachments SET sealed_original = ? WHERE id = ?",
+                             (sealed, attachment_id))
+    except BaseException:
+        remove_files(cfg, [stored.file_name, sealed])  # the caller's rollback drops the rows
+        raise
     return attachment_id
 
 

@@ -94,7 +94,12 @@ def import_bundle(store: Store, path: Path, progress: Progress | None = None) ->
         except OSError as exc:
             raise ImportRefused(exc.strerror or str(exc)) from None
         context = ImportContext(conn, store.config, manifest, staging, identities, moved)
-        result = _apply(context, path)
+        try:
+            result = _apply(context, path)
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+            # bundle_schema should have refused the document already; never a traceback.
+            raise ImportRefused(_("the bundle's content is malformed (%(what)s)",
+                                  what=type(exc).__name__)) from None
         conn.commit()
         progress.finish()
         result.missing = missing_bundles(conn)

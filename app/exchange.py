@@ -31,6 +31,7 @@ from crypto.errors import CryptoError
 
 from . import bundle_export, bundles, inbox, keyring
 from .db import get_db, get_store
+from .fsutil import random_name
 from .store import StoreError
 
 bp = Blueprint("exchange", __name__, url_prefix="/exchange")
@@ -191,7 +192,7 @@ def import_page() -> ResponseReturnValue:
     lines: list[str] = []
     status = 200
     if form.validate_on_submit() and form.bundle.data:
-        spool_path = current_app.config["KUAGER"].spool_dir / "upload-bundle.age"
+        spool_path = current_app.config["KUAGER"].spool_dir / f"upload-{random_name()}.age"
         form.bundle.data.save(spool_path)  # the bundle is ciphertext: safe to keep as it came
         try:
             lines = bundles.import_bundle(get_store(), spool_path).summary_lines()

@@ -167,8 +167,11 @@ def _set_cookie(response: Response) -> Response:
     choice = getattr(g, "kuager_lang_choice", None)
     if choice and request.cookies.get(LANG_COOKIE) != choice:
         # Plain http on 127.0.0.1 and .onion: a Secure flag would drop the cookie.
+        # On the public site the cookie ends with the browser session: a year-long cookie
+        # in a reporter's ordinary browser would be evidence of the visit on a seized phone.
+        remember = LANG_COOKIE_MAX_AGE if _settings()["trust_accept_language"] else None
         response.set_cookie(
-            LANG_COOKIE, choice, max_age=LANG_COOKIE_MAX_AGE, path="/",
+            LANG_COOKIE, choice, max_age=remember, path="/",
             httponly=True, samesite="Strict", secure=False,
         )
     response.vary.add("Cookie")

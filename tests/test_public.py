@@ -102,3 +102,14 @@ def test_budget_window_slides() -> None:
     assert budget.take(now=0.0)
     assert not budget.take(now=10.0)
     assert budget.take(now=3601.0)
+
+
+def test_language_cookie_ends_with_the_browser_session(public_client: FlaskClient,
+                                                       client: FlaskClient) -> None:
+    """A year-long cookie in a reporter's browser would be evidence of the visit."""
+    public = [c for c in public_client.get("/?lang=kk").headers.getlist("Set-Cookie")
+              if c.startswith("kuager_lang=")]
+    assert public and "Max-Age" not in public[0] and "Expires" not in public[0]
+    operator = [c for c in client.get("/reports?lang=kk").headers.getlist("Set-Cookie")
+                if c.startswith("kuager_lang=")]
+    assert operator and "Max-Age=" in operator[0]
