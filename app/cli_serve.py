@@ -106,6 +106,9 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
         _unlock_from_stdin(store)
         cfg = store.config
         serving_public = public_port is not None or onion
+        if serving_public and store.role == "coordinator":
+            raise click.UsageError(_("the public submission site is served from a field "
+                                     "store, not a coordinator's"))
         operator = Listener(
             create_operator_app(cfg, store, {"KUAGER_SERVING_PUBLIC": serving_public}), host, port
         )

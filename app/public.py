@@ -12,7 +12,16 @@ import secrets
 import threading
 import time
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 
 from . import inbox, intake, reports
@@ -58,8 +67,11 @@ def new_receipt() -> str:
 
 @bp.route("/", methods=["GET", "POST"])
 def submit() -> ResponseReturnValue:
-    if not get_store().is_unlocked:
+    store = get_store()
+    if not store.is_unlocked:
         return render_template("public/closed.html"), 503
+    if store.role != "field":  # a coordinator's machine never takes submissions
+        abort(404)
     form = PublicReportForm()
     if request.method == "POST" and form.grow_requested():
         return render_template("public/form.html", form=form)

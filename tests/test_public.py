@@ -113,3 +113,9 @@ def test_language_cookie_ends_with_the_browser_session(public_client: FlaskClien
     operator = [c for c in client.get("/reports?lang=kk").headers.getlist("Set-Cookie")
                 if c.startswith("kuager_lang=")]
     assert operator and "Max-Age=" in operator[0]
+
+
+def test_a_coordinator_store_takes_no_submissions(config: Config, store: Store) -> None:
+    store.create("correct horse battery staple", "coordinator")
+    client = create_public_app(config, store, {"TESTING": True}).test_client()
+    assert client.get("/").status_code == 404
