@@ -30,7 +30,6 @@ from flask_babel import gettext as _
 from . import keyring
 from .db import get_db, get_store
 from .forms import ConfirmForm, PassphraseForm, SetupForm
-from .passphrase import weakness
 from .store import BadPassphrase, Store, StoreError
 
 bp = Blueprint("auth", __name__)
@@ -134,18 +133,14 @@ def setup() -> ResponseReturnValue:
         return redirect(url_for("auth.unlock"))
     form = SetupForm()
     if form.validate_on_submit():
-        reason = weakness(form.passphrase.data)
-        if reason is not None:
-            form.passphrase.errors.append(reason)
+        try:
+            store.create(form.passphrase.data, form.role.data)
+            keyring.initialise(get_db(), form.role.data)
+        except StoreError as exc:
+            flash(str(exc), "error")
         else:
-            try:
-                store.create(form.passphrase.data, form.role.data)
-                keyring.initialise(get_db(), form.role.data)
-            except StoreError as exc:
-                flash(str(exc), "error")
-            else:
-                _admit_this_session(store)
-                return redirect(url_for("desk.index"), 303)
+            _admit_this_session(store)
+            return redirect(url_for("desk.index"), 303)
     return render_template("setup.html", form=form)
 
 

@@ -30,6 +30,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from . import codes
 from .i18n import nfc
+from .passphrase import weakness
 
 MAX_GROUP = 50  # victims/perpetrators/provisions per report: enough for a mass detention
 
@@ -63,6 +64,13 @@ def validate_iso_date(_form: Form, field: StringField) -> None:
         raise ValidationError(_l("This date does not exist.")) from None
     if parts[0] < 1900 or value > date.today().isoformat():
         raise ValidationError(_l("The date must lie between 1900 and today."))
+
+
+def strong_passphrase(_form: Form, field: PasswordField) -> None:
+    """Refuse a weak new passphrase with the reason (judged on the server: no script)."""
+    reason = weakness(field.data or "")
+    if reason is not None:
+        raise ValidationError(str(reason))
 
 
 class VictimForm(Form):
@@ -165,7 +173,8 @@ class PassphraseForm(FlaskForm):
 
 
 class SetupForm(FlaskForm):
-    passphrase = PasswordField(_l("New passphrase"), validators=[DataRequired()])
+    passphrase = PasswordField(_l("New passphrase"), validators=[DataRequired(),
+                                                                 strong_passphrase])
     confirm = PasswordField(
         _l("Repeat the passphrase"),
         validators=[DataRequired(), EqualTo("passphrase", _l("The two passphrases differ."))],
@@ -185,7 +194,8 @@ class SetupForm(FlaskForm):
 
 class ChangePassphraseForm(FlaskForm):
     current = PasswordField(_l("Current passphrase"), validators=[DataRequired()])
-    passphrase = PasswordField(_l("New passphrase"), validators=[DataRequired()])
+    passphrase = PasswordField(_l("New passphrase"), validators=[DataRequired(),
+                                                                 strong_passphrase])
     confirm = PasswordField(
         _l("Repeat the new passphrase"),
         validators=[DataRequired(), EqualTo("passphrase", _l("The two passphrases differ."))],

@@ -9,7 +9,6 @@ from flask_babel import gettext as _
 from . import device, keyring
 from .db import get_db, get_store
 from .forms import ChangePassphraseForm, WipeForm
-from .passphrase import weakness
 from .store import BadPassphrase
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
@@ -44,17 +43,13 @@ def index() -> ResponseReturnValue:
 def change_passphrase() -> ResponseReturnValue:
     form = ChangePassphraseForm()
     if form.validate_on_submit():
-        reason = weakness(form.passphrase.data)
-        if reason is not None:
-            form.passphrase.errors.append(reason)
+        try:
+            get_store().change_passphrase(form.current.data, form.passphrase.data)
+        except BadPassphrase:
+            form.current.errors.append(_("Wrong passphrase."))
         else:
-            try:
-                get_store().change_passphrase(form.current.data, form.passphrase.data)
-            except BadPassphrase:
-                form.current.errors.append(_("Wrong passphrase."))
-            else:
-                flash(_("Passphrase changed."), "info")
-                return redirect(url_for("settings.index"), 303)
+            flash(_("Passphrase changed."), "info")
+            return redirect(url_for("settings.index"), 303)
     return _page(form, WipeForm(), 400)
 
 

@@ -370,3 +370,32 @@ def test_a_store_unlocked_in_a_browser_admits_only_sessions_that_know_the_passph
     token = csrf_token(operator, "/reports")
     operator.post("/lock", data={"csrf_token": token})
     assert stranger.get("/reports").status_code == 302
+
+
+def test_passphrase_change_refuses_a_weak_one_and_a_wrong_current(client: FlaskClient,
+                                                                   field_store: Store) -> None:
+    token = csrf_token(client, "/settings/")
+    weak = client.post("/settings/passphrase", data={
+        "csrf_token": token, "current": PASSPHRASE, "passphrase": "short", "confirm": "short"})
+    assert weak.status_code == 400 and 'class="error"' in weak.get_data(as_text=True)
+    wrong = client.post("/settings/passphrase", data={
+        "csrf_token": token, "current": "not the passphrase", "passphrase": "river otter lamp cloud",
+        "confirm": "river otter lamp cloud"})
+    assert wrong.status_code == 400
+    done = client.post("/settings/passphrase", data={
+        "csrf_token": token, "current": PASSPHRASE, "passphrase": "river otter lamp cloud",
+        "confirm": "river otter lamp cloud"})
+    assert done.status_code == 303
+    field_store.lock()
+    field_store.unlock("river otter lamp cloud")
+
+
+def test_wipe_from_the_settings_page(client: FlaskClient, field_store: Store) -> None:
+    token = csrf_token(client, "/settings/")
+    kept = client.post("/settings/wipe", data={"csrf_token": token, "passphrase": PASSPHRASE,
+                                                "confirm": "maybe"})
+    assert kept.status_code == 400 and field_store.exists()
+    gone = client.post("/settings/wipe", data={"csrf_token": token, "passphrase": PASSPHRASE,
+                                                "confirm": "yes"})
+    assert gone.status_code == 303 and gone.headers["Location"] == "/setup"
+    assert not field_store.exists() and not field_store.is_unlocked
