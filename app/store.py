@@ -31,6 +31,7 @@ from crypto.errors import KeyFileError, WrongPassphrase
 from . import migrations
 from .config import Config
 from .fsutil import atomic_write_bytes, fsync_dir
+from .messages import gettext as _
 
 #: The KDF profile new stores and passphrase changes use. Tests swap it for a cheap one
 #: through a fixture; there is deliberately no setting or variable that changes it.
@@ -99,7 +100,7 @@ class Store:
         if role not in ROLES:
             raise StoreError(f"unknown role {role!r}")
         if self.exists() or self.config.db_file.exists():
-            raise StoreExists(f"a store already exists in {self.config.data_dir}")
+            raise StoreExists(_("a store already exists in %(path)s", path=self.config.data_dir))
         self._make_folders()
         key = bytearray(secrets.token_bytes(32))
         try:
@@ -121,14 +122,16 @@ class Store:
     def unlock(self, passphrase: str) -> None:
         """Unwrap the key; a wrong passphrase raises ``BadPassphrase`` and is never logged."""
         if not self.exists():
-            raise StoreMissing(f"no store in {self.config.data_dir}; create one with 'kuager init'")
+            raise StoreMissing(_("no store in %(path)s; create one with 'kuager init'",
+                                 path=self.config.data_dir))
         self._throttle()
         try:
             raw = keywrap.unwrap_key(self.config.key_file.read_bytes(), passphrase)
         except WrongPassphrase:
             raise self._failed() from None
         except KeyFileError as exc:
-            raise StoreError(f"the key file {self.config.key_file} is damaged: {exc}") from None
+            raise StoreError(_("the key file %(path)s is damaged: %(why)s",
+                               path=self.config.key_file, why=exc)) from None
         key = bytearray(raw)
         conn = self._open(key)
         try:
@@ -161,7 +164,7 @@ class Store:
         if self._failures >= _FREE_ATTEMPTS:
             delay = min(_MAX_DELAY, 2.0 ** (self._failures - _FREE_ATTEMPTS))
             self._next_attempt = time.monotonic() + delay
-        return BadPassphrase("wrong passphrase")
+        return BadPassphrase(_("wrong passphrase"))
 
     def seconds_until_next_attempt(self) -> float:
         return max(0.0, self._next_attempt - time.monotonic())
@@ -206,7 +209,7 @@ class Store:
         """A new connection to the unlocked database (about 0.1 ms with the raw key)."""
         with self._lock:
             if self._key is None:
-                raise StoreLocked("the store is locked")
+                raise StoreLocked(_("the store is locked"))
             return self._open(self._key)
 
     def _open(self, key: bytearray) -> sqlcipher3.Connection:
@@ -224,7 +227,8 @@ class Store:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlcipher3.DatabaseError:
             conn.close()
-            raise StoreError("the database does not match its key file (damaged store?)") from None
+            raise StoreError(
+                _("the database does not match its key file (damaged store?)")) from None
         conn.row_factory = sqlcipher3.Row
         return conn
 
@@ -254,4 +258,5 @@ class Store:
     def _throttle(self) -> None:
         wait = self.seconds_until_next_attempt()
         if wait > 0:
-            raise BadPassphrase(f"too many wrong passphrases; try again in {int(wait) + 1} s")
+            raise BadPassphrase(_("too many wrong passphrases; try again in %(seconds)d s",
+                                  seconds=int(wait) + 1))

@@ -14,7 +14,8 @@ from tests.conftest import PASSPHRASE
 
 @pytest.fixture
 def runner() -> CliRunner:
-    return CliRunner()
+    """English messages whatever the machine's locale (tests/test_i18n_cli.py checks the rest)."""
+    return CliRunner(env={"LC_ALL": None, "LC_MESSAGES": None, "LANG": "C.UTF-8"})
 
 
 def run(runner: CliRunner, *args: str, stdin: str = "") -> Result:
