@@ -171,11 +171,13 @@ def _read_back_matches(path: Path, writer: _CheckedWriter) -> bool:
         with contextlib.suppress(AttributeError, OSError):
             # Read what the disk holds, not what the page cache still remembers.
             os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
-        crc, size = _Crc32(), 0
-        while chunk := fh.read(_READ):
-            crc.update(chunk)
-            size += len(chunk)
-    return (crc.digest(), size) == (expected, writer.size)
+        size = 0
+        with BackgroundDigest(_Crc32()) as crc:  # checksum while the next block is read
+            while chunk := fh.read(_READ):
+                crc.update(chunk)
+                size += len(chunk)
+            actual = crc.digest()
+    return (actual, size) == (expected, writer.size)
 
 
 def _write_bundle(out: Path, seal: Any, progress: Progress) -> None:

@@ -19,6 +19,7 @@ import click
 
 from . import create_operator_app, create_public_app, meta
 from .auth import start_idle_watch
+from .cli import UserError
 from .cli_i18n import cli_gettext as _
 from .server import Listener
 from .store import Store
@@ -109,15 +110,10 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
         if serving_public and store.role == "coordinator":
             raise click.UsageError(_("the public submission site is served from a field "
                                      "store, not a coordinator's"))
-        operator = Listener(
-            create_operator_app(cfg, store, {"KUAGER_SERVING_PUBLIC": serving_public}), host, port
-        )
-        listeners = [operator]
-        operator.bind()
-        if serving_public:
-            public = Listener(create_public_app(cfg, store), "127.0.0.1", public_port or 0)
-            public.bind()
-            listeners.append(public)
+        # --onion without --public-port: the public site on a free loopback port.
+        public = (public_port or 0) if serving_public else None
+        listeners = _bind_listeners(store, host, port, public)
+        operator = listeners[0]
         service = None
         urls = [listener.url() for listener in listeners]
         if onion:
@@ -141,16 +137,41 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
         idle = start_idle_watch(operator.app)
         if not no_browser:
             webbrowser.open(urls[0])
-        _wait_for_signal()
-        idle.set()
-        for listener in listeners:
-            listener.stop()
-        if service is not None:
-            service.stop()
-        store.lock()
+        try:
+            tor_died = _wait_for_signal(service)
+        finally:
+            idle.set()
+            for listener in listeners:
+                listener.stop()
+            if service is not None:
+                service.stop()
+            store.lock()
+        if tor_died:
+            raise UserError(_("tor stopped, so the onion service is gone; Kuager stopped too "
+                              "(see %(log)s)", log=cfg.tor_dir / "notice.log"))
 
 
-def _wait_for_signal() -> None:
+def _bind_listeners(store: Store, host: str, port: int, public_port: int | None) -> list[Listener]:
+    """The operator listener, and the public one on loopback when there is a public site."""
+    cfg = store.config
+    serving_public = public_port is not None
+    operator = Listener(
+        create_operator_app(cfg, store, {"KUAGER_SERVING_PUBLIC": serving_public}), host, port)
+    operator.bind()
+    listeners = [operator]
+    if serving_public:
+        public = Listener(create_public_app(cfg, store), "127.0.0.1", public_port or 0)
+        public.bind()
+        listeners.append(public)
+    return listeners
+
+
+def _wait_for_signal(service: Any) -> bool:
+    """Serve until SIGTERM or SIGINT; True if the onion's tor died first.
+
+    An onion service whose tor is gone is silently unreachable: better to stop loudly,
+    so that a supervisor (systemd) starts everything again.
+    """
     done = threading.Event()
 
     def stop(_signum: int, _frame: Any) -> None:
@@ -159,4 +180,6 @@ def _wait_for_signal() -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     while not done.wait(1.0):
-        pass
+        if service is not None and not service.running():
+            return True
+    return False

@@ -45,10 +45,21 @@ _SERVICE_ID_RE = re.compile(r"[a-z2-7]{56}")
 #: torrc options that Kuager sets itself. Letting --tor-config override them could open the
 #: control port to other users, move tor's data out of the store, or (HiddenService*) write
 #: an onion key to disk in plaintext.
-_RESERVED_OPTIONS = (
-    "datadirectory", "controlport", "controlsocket", "controlportwritetofile", "cookieauth",
-    "hashedcontrolpassword", "__owningcontrollerprocess", "hiddenservice", "runasdaemon",
-)
+#: The only options ``--tor-config`` may set: bridges and proxies for censored networks,
+#: DisableNetwork, and a private test network. An allowlist, compared exactly: tor also
+#: accepts abbreviated names, ``__`` internal options and ``%include``, any of which could
+#: otherwise open the control port, move the data folder or publish the operator port.
+_ALLOWED_OPTIONS = frozenset({
+    "usebridges", "bridge", "clienttransportplugin", "disablenetwork",
+    "reachableaddresses", "fascistfirewall", "clientuseipv6", "clientpreferipv6orport",
+    "httpsproxy", "httpsproxyauthenticator", "socks4proxy", "socks5proxy",
+    "socks5proxyusername", "socks5proxypassword",
+    "testingtornetwork", "dirauthority", "alternatedirauthority", "alternatebridgeauthority",
+})
+#: Pluggable transports ``ClientTransportPlugin … exec PATH`` may start (by file name).
+_TRANSPORT_PROGRAMS = frozenset({"obfs4proxy", "lyrebird", "snowflake-client",
+                                 "meek-client", "webtunnel-client", "conjure-client"})
+MAX_STREAMS = 8
 _UNIX_PATH_MAX = 100  # sun_path is 108 bytes on Linux, 104 on macOS
 
 
@@ -114,12 +125,24 @@ def normalise_client_key(key: str) -> str:
     return key
 
 
+def _transport_allowed(line: str) -> bool:
+    """``ClientTransportPlugin obfs4 exec /usr/bin/obfs4proxy``: only known transports."""
+    words = line.split()
+    if len(words) < 4 or words[2].lower() != "exec":
+        return False
+    return Path(words[3]).is_absolute() and Path(words[3]).name in _TRANSPORT_PROGRAMS
+
+
 def check_extra_torrc(lines: tuple[str, ...]) -> tuple[str, ...]:
     for line in lines:
         option = line.split(maxsplit=1)[0].lower() if line.strip() else ""
-        if "\n" in line or "\r" in line or option.startswith(_RESERVED_OPTIONS):
-            raise OnionError(_("Kuager sets this Tor option itself; remove it from the Tor "
-                               "configuration file: %(line)s", line=line.strip()[:80]))
+        allowed = option in _ALLOWED_OPTIONS and "\n" not in line and "\r" not in line
+        if allowed and option == "clienttransportplugin":
+            allowed = _transport_allowed(line)
+        if not allowed:
+            raise OnionError(_("Kuager does not accept this Tor option in the configuration "
+                               "file (only bridges, proxies, DisableNetwork and a private test "
+                               "network): %(line)s", line=line.strip()[:80]))
     return lines
 
 
@@ -130,8 +153,11 @@ def add_onion_command(key: str | None, target_port: int, client_keys: tuple[str,
     release). The only target is the public site on 127.0.0.1: operator pages stay out of
     reach. No Detach flag: the service dies with our control connection, so with Kuager."""
     parts = ["ADD_ONION", check_private_key(key) if key else "NEW:ED25519-V3"]
-    if client_keys:
-        parts.append("Flags=V3Auth")
+    # At most MAX_STREAMS open streams per circuit, and a circuit that asks for more is
+    # closed: one visitor cannot hold every thread of the public listener.
+    flags = ["V3Auth"] if client_keys else []
+    parts.append("Flags=" + ",".join([*flags, "MaxStreamsCloseCircuit"]))
+    parts.append(f"MaxStreams={MAX_STREAMS}")
     if pow_defence:
         parts.append("PoWDefensesEnabled=1")
     parts.append(f"Port={VIRTUAL_PORT},127.0.0.1:{int(target_port)}")
@@ -244,6 +270,10 @@ class OnionService:
     @property
     def pid(self) -> int | None:
         return None if self._process is None else self._process.pid
+
+    def running(self) -> bool:
+        """False once the tor we started has exited (crashed, killed, out of memory)."""
+        return self._process is not None and self._process.poll() is None
 
     def _launch(self, tor: str) -> None:
         data_dir = self.settings.data_dir

@@ -14,10 +14,15 @@ from dataclasses import dataclass, field
 from cheroot import wsgi
 from flask import Flask
 
-#: Threads per listener: a laptop serves one operator and a handful of onion visitors.
-THREADS = 8
-#: Seconds a connection may sit idle mid-request. Generous because Tor circuits are slow.
-SOCKET_TIMEOUT = 120
+#: Threads per listener: the operator is one person; the public site gets more, because a
+#: few slow (or deliberately slow) visitors must not occupy all of them.
+OPERATOR_THREADS = 8
+PUBLIC_THREADS = 32
+#: Seconds a connection may sit silent mid-request. Tor circuits are slow, but a client that
+#: sends nothing for a minute is gone or stalling on purpose.
+SOCKET_TIMEOUT = 60
+#: Request line and headers together; a page needs a few KB. cheroot has no limit by default.
+MAX_HEADER_BYTES = 64 * 1024
 
 
 @dataclass
@@ -30,14 +35,15 @@ class Listener:
 
     def bind(self) -> int:
         """Bind now (so the real port is known before anything is printed)."""
-        self.server = wsgi.Server(
-            (self.host, self.port),
-            self.app,
-            numthreads=THREADS,
-            timeout=SOCKET_TIMEOUT,
-            shutdown_timeout=2,
-        )
+        public = self.app.config["KUAGER_SIDE"] == "public"
+        self.server = wsgi.Server((self.host, self.port), self.app,
+                                  numthreads=PUBLIC_THREADS if public else OPERATOR_THREADS,
+                                  timeout=SOCKET_TIMEOUT, shutdown_timeout=2)
         self.server.server_name = "kuager"
+        self.server.max_request_header_size = MAX_HEADER_BYTES
+        # A little above the app's own limit, so that the app's clear 413 page answers a
+        # declared Content-Length, and cheroot stops an endless chunked body.
+        self.server.max_request_body_size = self.app.config["MAX_CONTENT_LENGTH"] + 1024 * 1024
         self.server.prepare()
         self.port = self.server.bind_addr[1]
         return self.port

@@ -35,6 +35,8 @@ MAX_INT = 1 << 53
 MAX_DEPTH = 8
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,127}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+#: 9999-12-31T23:59:59Z, the last second a ``datetime`` can hold.
+MAX_TIME = 253402300799
 _KEYS = {"format", "device", "sequence", "created", "recipients", "meta", "entries"}
 
 
@@ -180,7 +182,7 @@ def decode_manifest(data: bytes) -> Manifest:
     return Manifest(
         device_public_key=public,
         sequence=_check_int(value["sequence"], 1, MAX_INT - 1, "sequence"),
-        created=datetime.fromtimestamp(_check_int(value["created"], 0, MAX_INT - 1, "time"), UTC),
+        created=datetime.fromtimestamp(_check_int(value["created"], 0, MAX_TIME, "time"), UTC),
         recipients=_recipients(value["recipients"]),
         meta=value["meta"],
         entries=_entries(value["entries"]),

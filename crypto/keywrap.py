@@ -7,7 +7,7 @@ Blob layout (version 1), all of it stored in one file beside the database::
 
 The header line is the AEAD associated data, so the KDF parameters cannot be lowered
 (to speed up guessing) or otherwise edited without the unwrap failing. Parameters are
-bounded *before* running the KDF so a hostile blob cannot make us allocate 4 GiB.
+bounded *before* running the KDF so a hostile blob cannot make us allocate more than 1 GiB.
 The passphrase is NFC-normalised so the same words typed on different keyboards
 (precomposed or combining Kazakh letters) unwrap the same key.
 """
@@ -34,9 +34,9 @@ _HEADER = re.compile(
     rb"kuager-keywrap/v1 argon2id m=([1-9][0-9]{0,9}) t=([1-9][0-9]{0,3}) "
     rb"p=([1-9][0-9]{0,3})\n"
 )
-MAX_MEMORY_KIB = 4 * 1024 * 1024  # 4 GiB: anything above is a hostile or corrupt blob
-MAX_ITERATIONS = 64
-MAX_LANES = 64
+MAX_MEMORY_KIB = 1024 * 1024  # 1 GiB, 4x production: anything above is hostile or corrupt
+MAX_ITERATIONS = 16
+MAX_LANES = 16
 
 
 @dataclass(frozen=True)
@@ -125,3 +125,5 @@ def unwrap_key(blob: bytes, passphrase: str) -> bytes:
         return ChaCha20Poly1305(_derive(passphrase, salt, profile)).decrypt(nonce, sealed, header)
     except InvalidTag:
         raise WrongPassphrase("wrong passphrase (or the key file was altered)") from None
+    except MemoryError:
+        raise KeyFileError("the key file asks for more memory than this machine has") from None

@@ -64,3 +64,20 @@ def test_onion_without_tor_is_one_error_line(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert result.stderr.startswith("error:") and "Traceback" not in result.stderr
+
+
+def test_oversized_headers_are_refused_by_the_server(tmp_path: Path) -> None:
+    """cheroot has no header limit of its own: a stranger could send hundreds of MB."""
+    import socket
+
+    data = tmp_path / "f"
+    assert kuager("init", "--role", "field", data=data).returncode == 0
+    with Server(data, "--public-port", "0") as server:
+        _operator, public = server.read_urls(2)
+        port = int(public.rsplit(":", 1)[1].strip("/"))
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+            conn.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 200_000
+                         + b"\r\n\r\n")
+            reply = conn.recv(200)
+        assert reply.startswith(b"HTTP/1.1 4"), reply
+        assert Browser(public).get("/")[0] == 200  # and the site still answers

@@ -240,6 +240,8 @@ def test_unsupported_magic() -> None:
     [
         {"sequence": 0},
         {"created": -1},
+        {"created": 253402300800},  # year 10000: a datetime cannot hold it
+        {"created": 2**53 - 1},
         {"recipients": []},
         {"meta": []},
         {"extra": 1},
@@ -306,3 +308,4 @@ def test_nothing_handed_on_before_signature() -> None:
     with pytest.raises(BadSignature):
         open_bundle(io.BytesIO(forge(make_manifest(), DeviceKey.generate(), b"x")), [ALICE], sink)  # type: ignore[arg-type]
     assert calls == []
+

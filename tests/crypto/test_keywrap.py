@@ -56,6 +56,9 @@ def test_lowered_parameters_are_refused(kdf_profile: KdfProfile) -> None:
     "header",
     [
         b"kuager-keywrap/v1 argon2id m=4194305 t=1 p=1\n",  # > 4 GiB
+        b"kuager-keywrap/v1 argon2id m=1048577 t=1 p=1\n",  # > 1 GiB, 4x production
+        b"kuager-keywrap/v1 argon2id m=64 t=17 p=1\n",
+        b"kuager-keywrap/v1 argon2id m=256 t=1 p=17\n",
         b"kuager-keywrap/v1 argon2id m=99999999999 t=1 p=1\n",
         b"kuager-keywrap/v1 argon2id m=64 t=65 p=1\n",
         b"kuager-keywrap/v1 argon2id m=64 t=1 p=65\n",

@@ -33,10 +33,35 @@ def test_read_torrc_lines_unreadable_file_is_a_clear_error(tmp_path: Path) -> No
     "DataDirectory /tmp/elsewhere",    # would move tor's state out of the store
     "__OwningControllerProcess 1",
     "CookieAuthentication 0",
+    # Spellings tor accepts too: abbreviations, internal options, includes.
+    "ControlP 0.0.0.0:9051",
+    "__ControlPort 0.0.0.0:9052",
+    "Cookie 0",
+    "DataDir /elsewhere",
+    "%include /tmp/more.conf",
+    "ORPort 9001",                     # would make this machine a relay and publish its address
+    "SocksPort 0.0.0.0:9050",
+    "Log debug file /tmp/tor.log",
+    "ClientTransportPlugin obfs4 exec /bin/sh",
+    "ClientTransportPlugin obfs4 exec obfs4proxy",
 ])
-def test_reserved_options_are_refused(line: str) -> None:
-    with pytest.raises(OnionError, match="Kuager sets this Tor option itself"):
+def test_only_bridge_proxy_and_test_network_options_are_accepted(line: str) -> None:
+    with pytest.raises(OnionError, match="does not accept this Tor option"):
         onion.torrc_text(Path("/x"), (line,))
+
+
+@pytest.mark.parametrize("line", [
+    "UseBridges 1",
+    "Bridge obfs4 192.0.2.10:443 0123456789ABCDEF0123456789ABCDEF01234567 cert=x iat-mode=0",
+    "ClientTransportPlugin obfs4 exec /usr/bin/obfs4proxy",
+    "ClientTransportPlugin obfs4 exec /usr/bin/lyrebird",
+    "DisableNetwork 1",
+    "TestingTorNetwork 1",
+    "DirAuthority a0 orport=15000 no-v2 v3ident=AB 127.0.0.1:15100 CD",
+    "HTTPSProxy 127.0.0.1:8118",
+])
+def test_bridges_proxies_and_test_networks_are_accepted(line: str) -> None:
+    assert line in onion.torrc_text(Path("/x"), (line,))
 
 
 def test_torrc_confines_control_and_logs(tmp_path: Path) -> None:
@@ -56,12 +81,14 @@ def test_long_paths_fall_back_to_a_loopback_control_port() -> None:
 
 def test_add_onion_command_forwards_only_to_the_public_port() -> None:
     line = onion.add_onion_command(None, 8471, (), pow_defence=False)
-    assert line == "ADD_ONION NEW:ED25519-V3 Port=80,127.0.0.1:8471"
+    assert line == ("ADD_ONION NEW:ED25519-V3 Flags=MaxStreamsCloseCircuit MaxStreams=8 "
+                    "Port=80,127.0.0.1:8471")
 
 
 def test_add_onion_command_with_key_auth_and_pow() -> None:
     line = onion.add_onion_command(KEY, 8471, (CLIENT_KEY.lower(), CLIENT_KEY), pow_defence=True)
-    assert line == (f"ADD_ONION {KEY} Flags=V3Auth PoWDefensesEnabled=1 Port=80,127.0.0.1:8471 "
+    assert line == (f"ADD_ONION {KEY} Flags=V3Auth,MaxStreamsCloseCircuit MaxStreams=8 "
+                    f"PoWDefensesEnabled=1 Port=80,127.0.0.1:8471 "
                     f"ClientAuthV3={CLIENT_KEY} ClientAuthV3={CLIENT_KEY}")
 
 
