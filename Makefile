@@ -34,7 +34,7 @@ translations: setup  ## extract strings, update the catalogs, compile them
 		--add-comments=Translators: -k _l -k lazy_gettext -k ngettext:1,2 -k lazy_ngettext:1,2 \
 		-k cli_gettext -k cli_ngettext:1,2 -o translations/messages.pot app
 	$(BIN)/pybabel update -i translations/messages.pot -d translations -D messages \
-		--no-fuzzy-matching --ignore-pot-creation-date
+		--no-fuzzy-matching --ignore-pot-creation-date --ignore-obsolete
 	$(BIN)/pybabel compile -d translations -D messages --statistics
 
 check-strings: setup  ## fail if a catalog is stale, incomplete or fuzzy
