@@ -14,7 +14,6 @@ import contextlib
 import hashlib
 import os
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from crypto.digest import BackgroundDigest
 
 from . import attachments, custody, device, keyring, meta, reports, training
 from .config import Config
-from .fsutil import fsync_dir, random_name
+from .fsutil import file_chunks, file_sha256, fsync_dir, random_name
 from .messages import gettext as _
 from .progress import Progress
 from .store import Store, StoreError
@@ -42,19 +41,6 @@ class ExportResult:
     sequence: int
     report_count: int
     path: Path
-
-
-def _file_chunks(path: Path) -> Iterator[bytes]:
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_READ):
-            yield chunk
-
-
-def _file_sha256(path: Path) -> bytes:
-    digest = hashlib.sha256()
-    for chunk in _file_chunks(path):
-        digest.update(chunk)
-    return digest.digest()
 
 
 def _json_entry(name: str, value: Any) -> BundleEntry:
@@ -99,8 +85,8 @@ def _report_entries(
                 BundleEntry(
                     item["original_entry"],
                     path.stat().st_size,
-                    _file_sha256(path),
-                    lambda p=path: _file_chunks(p),
+                    file_sha256(path),
+                    lambda p=path: file_chunks(p),
                 )
             )
         files.append(item)
@@ -121,8 +107,8 @@ def _inbox_entries(conn: sqlcipher3.Connection, cfg: Config) -> tuple[list[Bundl
             BundleEntry(
                 f"inbox-{row['id']}.age",
                 path.stat().st_size,
-                _file_sha256(path),
-                lambda p=path: _file_chunks(p),
+                file_sha256(path),
+                lambda p=path: file_chunks(p),
             )
         )
         ids.append(row["id"])

@@ -10,7 +10,6 @@ removes every file written on the way: the store is as it was.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from . import attachments, keyring, training
 from .bundle_export import BUNDLE_KIND
 from .bundle_records import ImportContext, import_envelope, import_report
 from .bundle_staging import ImportRefused, Staging
+from .fsutil import file_sha256
 from .messages import gettext as _
 from .messages import ngettext
 from .progress import Progress
@@ -67,14 +67,6 @@ class ImportResult:
             lines.append(_("warning: missing bundles from device %(id)s: %(seqs)s",
                            id=device_id[:16], seqs=format_ranges(gaps)))
         return lines
-
-
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def import_bundle(store: Store, path: Path, progress: Progress | None = None) -> ImportResult:
@@ -145,7 +137,7 @@ def _check_origin(conn: sqlcipher3.Connection, manifest: Manifest,
 
 def _apply(context: ImportContext, path: Path) -> ImportResult:
     conn, manifest = context.conn, context.manifest
-    digest = _sha256_of(path)
+    digest = file_sha256(path).hex()
     new_device, already = _check_origin(conn, manifest, digest)
     result = ImportResult(path, manifest.device_id, manifest.fingerprint, manifest.sequence,
                           new_device, already)

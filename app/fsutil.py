@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import secrets
 from collections.abc import Iterator
@@ -22,6 +23,20 @@ def fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def file_chunks(path: Path, size: int = 1024 * 1024) -> Iterator[bytes]:
+    """A file's bytes, ``size`` at a time (constant memory)."""
+    with open(path, "rb") as fh:
+        while chunk := fh.read(size):
+            yield chunk
+
+
+def file_sha256(path: Path) -> bytes:
+    digest = hashlib.sha256()
+    for chunk in file_chunks(path):
+        digest.update(chunk)
+    return digest.digest()
 
 
 def random_name() -> str:
