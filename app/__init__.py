@@ -1,130 +1,14 @@
-"""Kuager's web application: two separate factories over shared core modules.
+"""Kuager: encrypted incident reports, sealed bundles, coordinator review.
 
-* ``create_operator_app``: the operator's pages (write, list, export, settings; on a
-  coordinator store: review) on 127.0.0.1. Deny by default: only the pages in
-  ``auth.OPEN_ENDPOINTS`` answer before the store is unlocked.
-* ``create_public_app``: the public submission site (form, receipt, static files),
-  the only thing Tor forwards to. It has no route that reads a report.
+The rooms, each a package (docs/ARCHITECTURE.md says what each may import):
 
-Both share one ``Store`` object (and so one unlocked key) when served together.
+* ``app.store``     the encrypted store and what only it may touch (keys, schema, spools)
+* ``app.records``   the domain: reports, attachments, custody, code lists
+* ``app.exchange``  sealed bundles between field devices and coordinators
+* ``app.web``       the two Flask sites (``app.web.factory``) and their pages
+* ``app.cli``       the ``kuager`` command (``app.cli.main:main``)
+* ``app.tor``       the onion service and its QR code
+
+Beside them, what every room shares: ``config``, ``i18n``, ``messages``, ``timeutil``.
+Nothing is imported here: importing a package does no work.
 """
-
-from __future__ import annotations
-
-import secrets
-from typing import Any
-
-from flask import Flask, render_template
-from flask_babel import lazy_gettext as _l
-from flask_wtf.csrf import CSRFError, CSRFProtect
-
-from . import codes, db, i18n, security
-from .config import Config, load_config
-from .spool import KuagerRequest, clear_stale_spools
-from .store import Store
-
-__all__ = ["create_operator_app", "create_public_app"]
-
-#: Flask-WTF's default is one hour. The public side keeps tokens valid for six: a reporter
-#: on a slow Tor circuit may spend an hour writing and another uploading a video.
-OPERATOR_CSRF_SECONDS = 3600
-PUBLIC_CSRF_SECONDS = 6 * 3600
-
-
-def _base_app(
-    side: str, config: Config | None, store: Store | None, test_config: dict[str, Any] | None
-) -> Flask:
-    config = config or load_config()
-    store = store or Store(config)
-    app = Flask(__name__)
-    app.request_class = KuagerRequest
-    app.config.from_mapping(
-        KUAGER=config,
-        KUAGER_SIDE=side,
-        KUAGER_DEFAULT_LOCALE=config.default_locale,
-        # A new secret every start: a restart ends every session and invalidates forms.
-        SECRET_KEY=secrets.token_bytes(32),
-        SESSION_COOKIE_NAME=f"kuager_{side}",
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Strict",
-        WTF_CSRF_TIME_LIMIT=PUBLIC_CSRF_SECONDS if side == "public" else OPERATOR_CSRF_SECONDS,
-        MAX_CONTENT_LENGTH=(
-            config.public_max_request_bytes if side == "public" else config.max_request_bytes
-        ),
-        # Text fields stay small and in memory; files go to the encrypted spool.
-        MAX_FORM_MEMORY_SIZE=2 * 1024 * 1024,
-        MAX_FORM_PARTS=300 if side == "public" else 2000,
-        # Files per request: a report rarely has more; each one holds a file open while
-        # the request is parsed.
-        KUAGER_MAX_FILES=20 if side == "public" else 200,
-        # Images are decoded to remove their metadata: bound what a stranger can make us
-        # decode (40 Mpixel covers phone cameras; larger files are kept, flagged).
-        KUAGER_CLEAN_MAX_PIXELS=40_000_000 if side == "public" else 120_000_000,
-    )
-    app.config.update(config.flask_overrides)
-    if test_config:
-        app.config.update(test_config)
-    # Templates must not reach the configuration (secret key, paths).
-    app.jinja_env.globals.pop("config", None)
-    app.jinja_env.globals.update(
-        codes=codes,
-        code_label=codes.label,
-        code_labels=codes.labels,
-        store_role=lambda: store.role,
-        training_store=lambda: store.is_unlocked and store.training,
-    )
-    db.init_app(app, store)
-    i18n.init_app(app, trust_accept_language=(side != "public"))
-    security.init_app(app)
-    CSRFProtect(app)
-    _register_errors(app)
-    clear_stale_spools(config.spool_dir)
-    return app
-
-
-#: What each error page says: plain words, and what to do next.
-_ERROR_MESSAGES = {
-    404: _l("There is no page here."),
-    405: _l("There is no page here."),
-    413: _l("What you sent is larger than this site accepts. Send large files in several "
-            "reports, or hand them over on a USB stick."),
-    500: _l("Something went wrong; nothing was saved. Please try again."),
-}
-_CSRF_MESSAGE = _l("This form has expired or was not sent from this page. Go back, reload "
-                   "the page and send it again.")
-
-
-def _error_page(status: int, message: object) -> tuple[str, int]:
-    return render_template("error.html", status=status, message=str(message)), status
-
-
-def _register_errors(app: Flask) -> None:
-    app.register_error_handler(CSRFError, lambda _exc: _error_page(400, _CSRF_MESSAGE))
-    for status, message in _ERROR_MESSAGES.items():
-        app.register_error_handler(status, lambda _exc, s=status, m=message: _error_page(s, m))
-
-
-def create_operator_app(
-    config: Config | None = None,
-    store: Store | None = None,
-    test_config: dict[str, Any] | None = None,
-) -> Flask:
-    from . import auth, desk, exchange, onion_page, settings
-
-    app = _base_app("operator", config, store, test_config)
-    auth.init_app(app)
-    for blueprint in (auth.bp, desk.bp, settings.bp, exchange.bp, onion_page.bp):
-        app.register_blueprint(blueprint)
-    return app
-
-
-def create_public_app(
-    config: Config | None = None,
-    store: Store | None = None,
-    test_config: dict[str, Any] | None = None,
-) -> Flask:
-    from . import public
-
-    app = _base_app("public", config, store, test_config)
-    app.register_blueprint(public.bp)
-    return app

@@ -1,5 +1,5 @@
 """``python -m app`` runs the same command as ``kuager``."""
 
-from app.cli import main
+from app.cli.main import main
 
 main(prog_name="kuager")

@@ -37,11 +37,12 @@ def _chunks(size: int) -> object:
 
 def build_store(root: Path, size: int) -> tuple[Path, str, Path]:
     """A field store with one report and one ``size``-byte attachment, and those bytes in clear."""
-    from app import keyring, reports
-    from app import store as store_module
-    from app.attachments import insert_row, write_encrypted
     from app.config import Config
-    from app.store import Store
+    from app.records import reports
+    from app.records.attachments import insert_row, write_encrypted
+    from app.store import keyring
+    from app.store import store as store_module
+    from app.store.store import Store
     from crypto import keys, keywrap
 
     # The export is measured, not the KDF: this throw-away store gets the cheap profile
@@ -70,7 +71,7 @@ def build_store(root: Path, size: int) -> tuple[Path, str, Path]:
     conn.commit()
     conn.close()
     # The same bytes in clear, for age: decrypt what the store holds.
-    from app.attachments import read_chunks
+    from app.records.attachments import read_chunks
 
     plain = root / "plain.bin"
     with open(plain, "wb") as fh:

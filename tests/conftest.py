@@ -15,10 +15,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app import create_operator_app, create_public_app
-from app import store as store_module
 from app.config import Config
-from app.store import Store
+from app.store import store as store_module
+from app.store.store import Store
+from app.web.factory import create_operator_app, create_public_app
 from crypto import keywrap
 
 PASSPHRASE = "correct horse battery staple"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from app.cli import main
+from app.cli.main import main
 from tests.conftest import PASSPHRASE
 
 
@@ -191,9 +191,9 @@ def test_identity_export_import(runner: CliRunner, tmp_path: Path) -> None:
 
 
 def test_reports_list_json_fields(runner: CliRunner, tmp_path: Path) -> None:
-    from app import intake, reports
     from app.config import load_config
-    from app.store import Store
+    from app.records import intake, reports
+    from app.store.store import Store
 
     init(runner, tmp_path / "f", "field")
     store = Store(load_config(tmp_path / "f"))

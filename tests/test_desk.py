@@ -10,9 +10,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
 
-from app import create_operator_app
 from app.config import Config
-from app.store import Store
+from app.store.store import Store
+from app.web.factory import create_operator_app
 from tests.conftest import PASSPHRASE, csrf_token, report_form
 
 
@@ -83,7 +83,7 @@ def test_setup_of_a_coordinator_makes_its_identity(fresh_client: FlaskClient, st
             "role": "coordinator",
         },
     )
-    from app import keyring
+    from app.store import keyring
 
     conn = store.connect()
     assert keyring.public_keys(conn)[0].startswith("age1")
@@ -115,7 +115,7 @@ def test_unlock_never_redirects_off_site(client: FlaskClient, field_store: Store
 
 
 def test_idle_lock_drops_the_key(app: Flask, field_store: Store) -> None:
-    from app.auth import check_idle
+    from app.web.auth import check_idle
 
     start = app.extensions["kuager.last_activity"]
     assert not check_idle(app, now=start + 60)

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from app import create_operator_app, create_public_app
-from app.cli import main
+from app.cli.main import main
 from app.config import Config
-from app.store import Store
+from app.store.store import Store
+from app.web.factory import create_operator_app, create_public_app
 from tests.conftest import PASSPHRASE, csrf_token, report_form
 from tests.test_desk import _jpeg_with_gps
 
@@ -137,7 +137,7 @@ def test_whole_loop(world: dict[str, Path]) -> None:
     store.unlock(PASSPHRASE)
     conn = store.connect()
     row = conn.execute("SELECT * FROM attachments WHERE name = 'фото.jpg'").fetchone()
-    from app.attachments import read_chunks
+    from app.records.attachments import read_chunks
 
     original = b"".join(read_chunks(store.config, row["original_file"], row["original_key"]))
     assert original == jpeg and hashlib.sha256(original).hexdigest() == row["original_sha256"]
@@ -205,7 +205,7 @@ def test_edited_report_becomes_a_new_revision(world: dict[str, Path]) -> None:
     store = Store(Config(data_dir=world["f1"]))
     store.unlock(PASSPHRASE)
     conn = store.connect()
-    from app import reports
+    from app.records import reports
 
     row = conn.execute("SELECT * FROM reports").fetchone()
     body = reports.body_of(row) | {"title": "Вторая версия"}
@@ -256,7 +256,7 @@ def test_export_write_failure_leaves_reports_unexported(
 
 
 def test_training_and_real_never_mix(world: dict[str, Path]) -> None:
-    from app import training
+    from app.store import training
 
     store = Store(Config(data_dir=world["f1"]))
     store.unlock(PASSPHRASE)
@@ -277,7 +277,7 @@ def test_inbox_mode_seals_public_submissions(world: dict[str, Path]) -> None:
     store = Store(Config(data_dir=f1))
     store.unlock(PASSPHRASE)
     conn = store.connect()
-    from app import inbox
+    from app.exchange import inbox
 
     inbox.set_enabled(conn, True)
     conn.close()

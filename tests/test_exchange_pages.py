@@ -6,10 +6,10 @@ import io
 import re
 from pathlib import Path
 
-from app import create_operator_app
 from app.config import Config
-from app.progress import Progress
-from app.store import Store
+from app.exchange.progress import Progress
+from app.store.store import Store
+from app.web.factory import create_operator_app
 from crypto import keys
 from tests.conftest import PASSPHRASE, csrf_token
 from tests.test_desk import _new_report

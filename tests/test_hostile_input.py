@@ -12,11 +12,11 @@ import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 
-from app import create_operator_app
-from app.attachments import display_name
-from app.cli import main
+from app.cli.main import main
 from app.config import Config
-from app.store import Store
+from app.records.attachments import display_name
+from app.store.store import Store
+from app.web.factory import create_operator_app
 from crypto import keys
 from crypto.bundle import BundleEntry, seal_bundle
 from crypto.device import DeviceKey
@@ -198,7 +198,7 @@ def test_passphrases_are_never_logged(
 @pytest.mark.parametrize("side", ["operator", "public"])
 def test_too_many_file_parts_are_refused_before_parsing_on(config: Config, field_store: Store,
                                                             side: str) -> None:
-    from app import create_public_app
+    from app.web.factory import create_public_app
 
     factory = create_public_app if side == "public" else create_operator_app
     client = factory(config, field_store, {"TESTING": True}).test_client()
@@ -308,7 +308,7 @@ def test_implausible_sequence_is_refused(coordinator, tmp_path: Path) -> None:  
 def test_envelope_with_a_negative_size_is_refused_not_hung(coordinator, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     import signal
 
-    from app.inbox import MAGIC
+    from app.exchange.inbox import MAGIC
     from crypto import age
 
     data, recipient = coordinator

@@ -21,11 +21,12 @@ from babel.messages.catalog import Catalog, Message
 from babel.messages.frontend import CommandLineInterface
 from babel.messages.pofile import read_po
 
-from app import codes, i18n
+from app import i18n
+from app.records import codes
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "translations"
-TEMPLATES = ROOT / "app" / "templates"
+TEMPLATES = ROOT / "app" / "web" / "templates"
 TRANSLATED = ("kk", "ru")
 
 #: The extraction of `make translations` (Makefile); keep the two in step.

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from app import cli_i18n
-from app.cli import main
+from app import messages
+from app.cli.main import main
 
 NO_STORE = {
     "kk": "ішінде қойма жоқ; оны 'kuager init' командасымен құрыңыз",
@@ -23,7 +23,7 @@ CLEAN_ENV = {"LC_ALL": None, "LC_MESSAGES": None, "LANG": None, "LANGUAGE": None
 @pytest.fixture(autouse=True)
 def reset_language() -> Iterator[None]:
     yield
-    cli_i18n._state["lang"] = None
+    messages._state["lang"] = None
 
 
 @pytest.mark.parametrize(
@@ -46,7 +46,7 @@ def reset_language() -> Iterator[None]:
     ],
 )
 def test_resolve_language(lang: str | None, environ: dict[str, str], expected: str) -> None:
-    assert cli_i18n.resolve_language(lang, environ) == expected
+    assert messages.resolve_language(lang, environ) == expected
 
 
 @pytest.mark.parametrize(
@@ -55,7 +55,7 @@ def test_resolve_language(lang: str | None, environ: dict[str, str], expected: s
      ("en", "the two passphrases differ")],
 )
 def test_translator_loads_catalogs_without_flask(lang: str, expected: str) -> None:
-    assert cli_i18n.cli_translator(lang, {}).gettext("the two passphrases differ") == expected
+    assert messages.cli_translator(lang, {}).gettext("the two passphrases differ") == expected
 
 
 @pytest.mark.parametrize(
@@ -65,17 +65,17 @@ def test_translator_loads_catalogs_without_flask(lang: str, expected: str) -> No
      (21, "21 сообщение запечатано")],
 )
 def test_cli_ngettext_russian_forms(n: int, expected: str) -> None:
-    cli_i18n.set_language("ru")
-    text = cli_i18n.cli_ngettext("%(num)d report sealed into %(path)s (bundle %(seq)s)",
+    messages.set_language("ru")
+    text = messages.cli_ngettext("%(num)d report sealed into %(path)s (bundle %(seq)s)",
                                  "%(num)d reports sealed into %(path)s (bundle %(seq)s)",
                                  n, path="x.age", seq=3)
     assert text == f"{expected} в x.age (пакет №3)"
 
 
 def test_cli_gettext_fills_placeholders() -> None:
-    cli_i18n.set_language("kk")
-    assert cli_i18n.cli_gettext("recipient added: %(key)s", key="age1x") == "алушы қосылды: age1x"
-    assert cli_i18n.cli_language() == "kk"
+    messages.set_language("kk")
+    assert messages.cli_gettext("recipient added: %(key)s", key="age1x") == "алушы қосылды: age1x"
+    assert messages.cli_language() == "kk"
 
 
 @pytest.mark.parametrize("lang", ["kk", "ru", "en"])

@@ -15,9 +15,11 @@ from flask import Flask, render_template_string
 from flask.testing import FlaskClient
 from flask_babel import gettext as _
 
-from app import codes, create_operator_app, create_public_app, i18n
+from app import i18n
 from app.config import Config
-from app.store import Store
+from app.records import codes
+from app.store.store import Store
+from app.web.factory import create_operator_app, create_public_app
 
 PASSPHRASE = "correct horse battery staple"  # a throwaway test store
 PAGE = ('<html lang="{{ html_lang() }}"><p>{{ _("Abroad") }}</p>'

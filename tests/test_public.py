@@ -7,9 +7,9 @@ import io
 import pytest
 from flask.testing import FlaskClient
 
-from app import create_public_app
 from app.config import Config
-from app.store import Store
+from app.store.store import Store
+from app.web.factory import create_public_app
 from tests.conftest import csrf_token, report_form
 
 
@@ -96,7 +96,7 @@ def test_accept_language_is_ignored(public_client: FlaskClient) -> None:
 
 
 def test_budget_window_slides() -> None:
-    from app.public import SubmissionBudget
+    from app.web.public import SubmissionBudget
 
     budget = SubmissionBudget(1)
     assert budget.take(now=0.0)

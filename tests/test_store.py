@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import sqlcipher3
 
-from app import migrations
-from app.store import BadPassphrase, Store, StoreExists, StoreLocked
+from app.store import migrations
+from app.store.store import BadPassphrase, Store, StoreExists, StoreLocked
 from tests.conftest import PASSPHRASE
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from app.onion import OnionService, OnionSettings
+from app.tor.onion import OnionService, OnionSettings
 
 from .netns import Netns, isolated_tor_wrapper, require_tools
 from .testnet import TorTestNet

@@ -19,7 +19,7 @@ import pytest
 import stem.control
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from app.onion import OnionService, OnionSettings
+from app.tor.onion import OnionService, OnionSettings
 
 from .netns import Netns, require_tools, stop_processes
 from .socks import SocksError, fetch

@@ -10,8 +10,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app import onion_page
-from app.qr import svg_qr, terminal_qr
+from app.tor.qr import svg_qr, terminal_qr
+from app.web import onion_page
 
 ADDRESS = "zi7wl3efa5wcgr74hd5u3ekvhedlesq4jicg4rbottfvm5fgxfd4imqd.onion"
 KEY = base64.b32encode(bytes(range(32))).decode().rstrip("=")

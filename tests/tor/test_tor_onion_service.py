@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from app.onion import OnionError, OnionService, OnionSettings
+from app.tor.onion import OnionError, OnionService, OnionSettings
 
 V3_ADDRESS = re.compile(r"[a-z2-7]{56}\.onion")
 CLIENT_KEYS = tuple(base64.b32encode(bytes([i]) * 32).decode().rstrip("=") for i in (1, 2))
@@ -108,7 +108,7 @@ def test_missing_tor_binary_is_a_clear_error(tmp_path: Path) -> None:
 _KILLED_OWNER = """
 import os, sys
 from pathlib import Path
-from app.onion import OnionService, OnionSettings
+from app.tor.onion import OnionService, OnionSettings
 service = OnionService(OnionSettings(Path(sys.argv[1]), sys.argv[2], ("DisableNetwork 1",)))
 service.start(8471, None)
 print(service.pid, flush=True)

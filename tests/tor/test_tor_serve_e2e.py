@@ -36,7 +36,7 @@ def kuager_argv() -> list[str]:
     installed = Path(sys.executable).with_name("kuager")
     if installed.exists():
         return [str(installed)]
-    return [sys.executable, "-c", "from app.cli import main; main()"]
+    return [sys.executable, "-c", "from app.cli.main import main; main()"]
 
 
 def run_kuager(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

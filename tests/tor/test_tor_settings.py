@@ -1,4 +1,4 @@
-"""Pure functions of app.onion: torrc text, ADD_ONION line, validation, --tor-config parsing."""
+"""Pure functions of app.tor.onion: torrc text, ADD_ONION line, validation, --tor-config parsing."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from app import onion
-from app.onion import OnionError, read_torrc_lines
+from app.tor import onion
+from app.tor.onion import OnionError, read_torrc_lines
 
 KEY = "ED25519-V3:" + base64.b64encode(bytes(range(64))).decode()
 CLIENT_KEY = base64.b32encode(bytes(32)).decode().rstrip("=")

@@ -1,0 +1,108 @@
+"""What every command shares: ``--data``, clean ``error:`` lines, passphrases, opening a store."""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from app.config import ConfigError, load_config
+from app.messages import cli_gettext as _
+from app.store.store import Store, StoreError
+from app.tor.onion import OnionError
+from crypto.errors import CryptoError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class UserError(Exception):
+    """A failure with a message for the user (printed as ``error: ...``, exit 1)."""
+
+
+def data_option(func: F) -> F:
+    """``--data DIR`` on the group and on every command; the command's own wins."""
+    return click.option(
+        "--data",
+        "data",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Store folder (default: $KUAGER_DATA, else ./instance).",
+    )(func)
+
+
+def _fail_cleanly(func: F) -> F:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (UserError, StoreError, CryptoError, ConfigError, OnionError) as exc:
+            _die(str(exc))
+        except OSError as exc:
+            _die(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
+        except KeyboardInterrupt:
+            _die(_("interrupted; nothing was changed"))
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _die(message: str) -> None:
+    click.echo(f"error: {message.splitlines()[0] if message else 'failed'}", err=True)
+    sys.exit(1)
+
+
+def command(group: click.Group, name: str, **kwargs: Any) -> Callable[[F], F]:
+    """A subcommand with ``--data`` and clean errors."""
+
+    def decorate(func: F) -> F:
+        return group.command(name, **kwargs)(data_option(_fail_cleanly(func)))  # type: ignore[return-value]
+
+    return decorate
+
+
+# -- passphrases -----------------------------------------------------------------------
+
+
+def read_secret(prompt: str, *, confirm: bool = False) -> str:
+    """A terminal prompt without echo, or one line of standard input."""
+    if sys.stdin is not None and sys.stdin.isatty():
+        first = getpass.getpass(f"{prompt}: ")
+        if confirm and getpass.getpass(_("Repeat") + ": ") != first:
+            raise UserError(_("the two passphrases differ"))
+        return first
+    line = sys.stdin.readline() if sys.stdin is not None else ""
+    if not line:
+        raise UserError(_("expected a passphrase on standard input (one line)"))
+    return line.rstrip("\r\n")
+
+
+def read_line(prompt: str) -> str:
+    if sys.stdin is not None and sys.stdin.isatty():
+        return input(f"{prompt}: ")
+    return (sys.stdin.readline() if sys.stdin is not None else "").rstrip("\r\n")
+
+
+# -- store access ----------------------------------------------------------------------
+
+
+def open_store(
+    ctx: click.Context, data: Path | None, *, unlock: bool = True, role: str | None = None
+) -> Store:
+    chosen = data or ctx.find_root().params.get("data")
+    store = Store(load_config(chosen))
+    if not unlock:
+        return store
+    if not store.exists():
+        raise UserError(
+            _("no store in %(path)s; create one with 'kuager init'", path=store.config.data_dir)
+        )
+    store.unlock(read_secret(_("Passphrase")))
+    if role and store.role != role:
+        store.lock()
+        raise UserError(_("this command needs a field store") if role == "field"
+                        else _("this command needs a coordinator store"))
+    return store

@@ -1,0 +1,83 @@
+"""``kuager export`` and ``kuager import``: bundles between field devices and coordinators."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from app.exchange import bundles
+from app.exchange.progress import Progress
+from app.messages import cli_gettext as _
+from app.messages import cli_ngettext
+
+
+def register(main: click.Group, command: Any, open_store: Any) -> None:
+    @command(main, "export")
+    @click.option(
+        "--out",
+        type=click.Path(dir_okay=False, path_type=Path),
+        required=True,
+        help="Bundle file to write (e.g. on a USB stick).",
+    )
+    @click.option(
+        "--purge",
+        is_flag=True,
+        help="Delete the exported reports once the bundle is safely written.",
+    )
+    @click.pass_context
+    def export(ctx: click.Context, data: Path | None, out: Path, purge: bool) -> None:
+        """Seal every report not yet exported into one bundle for all recipients.
+
+        Reads: the store passphrase. Prints the number of reports sealed as the last line.
+        """
+        store = open_store(ctx, data, role="field")
+        try:
+            result = bundles.export_bundle(store, out, purge=purge, progress=Progress.for_stderr())
+        finally:
+            store.lock()
+        click.echo(
+            cli_ngettext(
+                "%(num)d report sealed into %(path)s (bundle %(seq)s)",
+                "%(num)d reports sealed into %(path)s (bundle %(seq)s)",
+                result.report_count,
+                path=out,
+                seq=result.sequence,
+            ),
+            err=True,
+        )
+        if purge:
+            click.echo(_("The exported reports were deleted from this device."), err=True)
+        click.echo(result.report_count)
+
+    @command(main, "import")
+    @click.argument(
+        "bundle_files",
+        metavar="BUNDLE...",
+        nargs=-1,
+        required=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+    )
+    @click.pass_context
+    def import_(ctx: click.Context, data: Path | None, bundle_files: tuple[Path, ...]) -> None:
+        """Verify, decrypt and import bundles. Reads: the store passphrase.
+
+        Each bundle is all or nothing; importing one again changes nothing.
+        """
+        store = open_store(ctx, data, role="coordinator")
+        failed = False
+        try:
+            for path in bundle_files:
+                try:
+                    result = bundles.import_bundle(store, path, progress=Progress.for_stderr())
+                except bundles.ImportRefused as exc:
+                    click.echo(f"error: {path}: {exc}", err=True)
+                    failed = True
+                    continue
+                for line in result.summary_lines():
+                    click.echo(line)
+        finally:
+            store.lock()
+        if failed:
+            raise SystemExit(1)

@@ -1,0 +1,206 @@
+"""The ``kuager`` command (see docs/CLI.md and ../shared/CONTRACT.md).
+
+Conventions: every command takes ``--data DIR`` (default ``$KUAGER_DATA``, else
+``./instance``); passphrases are prompted without echo on a terminal and read one line
+each from standard input otherwise, in the order each command's help states; errors the
+user can act on print one ``error:`` line and exit 1, never a traceback; usage errors
+exit 2; a failed command leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from app.cli.common import UserError, command, data_option, open_store, read_line, read_secret
+from app.messages import cli_gettext as _
+from app.messages import cli_ngettext, set_language
+from app.records import reports
+from app.store import keyring, passphrase
+from app.store import training as training_mode
+
+# -- the group -------------------------------------------------------------------------
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@data_option
+@click.option(
+    "--lang", default=None, help="Language of messages: kk, ru or en (default: from LANG)."
+)
+@click.version_option(package_name="kuager")
+def main(data: Path | None, lang: str | None) -> None:
+    """Kuager: encrypted incident reports, sealed bundles, coordinator review."""
+    set_language(lang)
+
+
+@command(main, "init")
+@click.option("--role", type=click.Choice(["field", "coordinator"]), required=True)
+@click.option(
+    "--hybrid",
+    is_flag=True,
+    help="Coordinator: make a post-quantum hybrid identity (ML-KEM-768 + X25519).",
+)
+@click.option("--training", is_flag=True,
+              help="A training store for fictional data: its bundles never enter a real store.")
+@click.pass_context
+def init(ctx: click.Context, *, data: Path | None, role: str, hybrid: bool,
+         training: bool) -> None:
+    """Create an encrypted store. Reads: the new passphrase.
+
+    A coordinator store prints its public key (age1...) as the last line.
+    """
+    store = open_store(ctx, data, unlock=False)
+    if store.exists():
+        raise UserError(_("a store already exists in %(path)s", path=store.config.data_dir))
+    secret = read_secret(_("New passphrase"), confirm=True)
+    reason = passphrase.weakness(secret)
+    if reason is not None:
+        if sys.stdin.isatty():
+            raise UserError(str(reason))
+        click.echo(_("warning: weak passphrase: %(reason)s", reason=reason), err=True)
+    store.create(secret, role)
+    conn = store.connect()
+    try:
+        if training:
+            training_mode.set_mode(conn, training_mode.TRAINING)
+        line = keyring.initialise(conn, role, hybrid=hybrid)
+    finally:
+        conn.close()
+        store.lock()
+    click.echo(_("Store created in %(path)s", path=store.config.data_dir))
+    click.echo(line)
+
+
+@command(main, "pubkey")
+@click.pass_context
+def pubkey(ctx: click.Context, data: Path | None) -> None:
+    """Coordinator: print the public key(s), one a line. Reads: the store passphrase."""
+    store = open_store(ctx, data, role="coordinator")
+    with keyring.connection(store) as conn:
+        for key in keyring.public_keys(conn):
+            click.echo(key)
+
+
+@main.group("identity")
+def identity() -> None:
+    """Coordinator identities: move them between coordinators' machines."""
+
+
+@command(identity, "export")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.pass_context
+def identity_export(ctx: click.Context, data: Path | None, out: Path) -> None:
+    """Write the identities to an age file encrypted with a passphrase.
+
+    Reads: the store passphrase, then the file's passphrase.
+    """
+    store = open_store(ctx, data, role="coordinator")
+    file_secret = read_secret(_("Passphrase for the exported file"), confirm=True)
+    with keyring.connection(store) as conn:
+        count = keyring.export_identities(conn, out, file_secret)
+    click.echo(cli_ngettext("%(num)d identity written to %(path)s",
+                            "%(num)d identities written to %(path)s", count, path=out))
+
+
+@command(identity, "import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def identity_import(ctx: click.Context, data: Path | None, file: Path) -> None:
+    """Add identities exported by another coordinator.
+
+    Reads: the store passphrase, then the file's passphrase.
+    """
+    store = open_store(ctx, data, role="coordinator")
+    file_secret = read_secret(_("Passphrase of the file"))
+    with keyring.connection(store) as conn:
+        added = keyring.import_identities(conn, file, file_secret)
+    click.echo(cli_ngettext("%(num)d identity added", "%(num)d identities added", added))
+
+
+@main.group("recipients")
+def recipients() -> None:
+    """Field store: the coordinators' public keys that bundles are sealed to."""
+
+
+@command(recipients, "add")
+@click.argument("key")
+@click.option("--label", default="", help="A name to recognise the key by.")
+@click.pass_context
+def recipients_add(ctx: click.Context, data: Path | None, key: str, label: str) -> None:
+    """Add a coordinator public key (age1...). Reads: the store passphrase."""
+    store = open_store(ctx, data, role="field")
+    with keyring.connection(store) as conn:
+        added = keyring.add_recipient(conn, key, label)
+    click.echo(_("recipient added: %(key)s", key=added))
+
+
+@command(recipients, "list")
+@click.pass_context
+def recipients_list(ctx: click.Context, data: Path | None) -> None:
+    """List the recipients. Reads: the store passphrase."""
+    store = open_store(ctx, data, role="field")
+    with keyring.connection(store) as conn:
+        for row in keyring.list_recipients(conn):
+            click.echo(f"{row['public_key']}\t{row['label']}".rstrip())
+
+
+@main.group("reports")
+def reports_group() -> None:
+    """Reports in the store."""
+
+
+@command(reports_group, "list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per report a line.")
+@click.pass_context
+def reports_list(ctx: click.Context, data: Path | None, as_json: bool) -> None:
+    """List reports (latest revision of each). Reads: the store passphrase."""
+    store = open_store(ctx, data)
+    with keyring.connection(store) as conn:
+        for row in reports.search(conn, limit=10**9):
+            if as_json:
+                click.echo(json.dumps(reports.as_json(conn, row), ensure_ascii=False))
+            else:
+                click.echo(f"{row['id']}  {row['occurred_on'] or '----------'}  {row['title']}")
+
+
+@command(main, "wipe")
+@click.pass_context
+def wipe(ctx: click.Context, data: Path | None) -> None:
+    """Crypto-erase the store. Reads: the passphrase, then a confirmation line 'yes'."""
+    store = open_store(ctx, data, unlock=False)
+    if not store.exists():
+        raise UserError(_("no store in %(path)s", path=store.config.data_dir))
+    store.check_passphrase(read_secret(_("Passphrase")))
+    answer = read_line(_("Type yes to destroy every report in this store"))
+    if answer.strip().lower() not in ("yes", "иә", "да"):
+        raise UserError(_("not confirmed; nothing was changed"))
+    store.wipe()
+    click.echo(_("The store was destroyed. Nothing in it can be recovered."))
+
+
+@command(main, "passwd")
+@click.pass_context
+def passwd(ctx: click.Context, data: Path | None) -> None:
+    """Change the passphrase. Reads: the current passphrase, then the new one."""
+    store = open_store(ctx, data, unlock=False)
+    old = read_secret(_("Current passphrase"))
+    new = read_secret(_("New passphrase"), confirm=True)
+    reason = passphrase.weakness(new)
+    if reason is not None:
+        raise UserError(str(reason))
+    store.change_passphrase(old, new)
+    click.echo(_("Passphrase changed."))
+
+
+def _register_more() -> None:
+    from app.cli import exchange as cli_exchange
+    from app.cli import serve as cli_serve
+
+    cli_exchange.register(main, command, open_store)
+    cli_serve.register(main, command, open_store)
+
+
+_register_more()

@@ -1,0 +1,7 @@
+"""Sealed bundles between field devices and coordinators.
+
+Public API: ``bundles`` (``export_bundle``, ``import_bundle``, ``missing_bundles``,
+``format_ranges``, ``ImportRefused``), ``inbox`` (public submissions sealed on arrival),
+``progress.Progress``. Inside: ``exporter``, ``importer``, ``staging``, ``schema``,
+``records`` (one bundle entry to stored rows).
+"""

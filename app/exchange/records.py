@@ -1,0 +1,160 @@
+"""Writing a verified bundle's contents into the coordinator store (inside the caller's
+transaction): new report revisions, attachments deduplicated by hash, sealed originals
+and inbox envelopes opened with the coordinator's identities and re-encrypted at rest.
+Every file written is recorded in ``ImportContext.moved`` so a rollback can remove it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlcipher3
+
+from app.config import Config
+from app.exchange import inbox
+from app.exchange import schema as bundle_schema
+from app.exchange.staging import ImportRefused, Staging
+from app.messages import gettext as _
+from app.records import attachments, custody, reports
+from app.store.fsutil import random_name
+from app.store.spool import EncryptedSpool
+from app.timeutil import utc_now
+from crypto import age
+from crypto.bundle import Manifest
+from crypto.errors import CryptoError
+
+__all__ = ["ImportContext", "ImportRefused", "import_envelope", "import_report"]
+
+
+@dataclass
+class ImportContext:
+    conn: sqlcipher3.Connection
+    cfg: Config
+    manifest: Manifest
+    staging: Staging
+    identities: list[Any]
+    moved: list[str]
+    #: Entry names already claimed by an attachment: each may be used once.
+    used_entries: set[str] = field(default_factory=set)
+
+    def record(self, report_id: str, event: str, detail: str = "", *, device: str | None = None,
+               at: str | None = None) -> None:
+        custody.record(self.conn, report_id, event,
+                       device=self.manifest.device_id if device is None else device,
+                       detail=detail, at=at)
+
+
+def _adopt(context: ImportContext, spool: EncryptedSpool) -> attachments.StoredFile:
+    """Move a staged spool into ``files/`` as is: its key moves into the database."""
+    name = random_name()
+    context.cfg.files_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    key = spool.adopt(context.cfg.files_dir / name)
+    context.moved.append(name)
+    return attachments.StoredFile(name, key, spool.size, spool.sha256)
+
+
+def _insert_revision(context: ImportContext, report: dict[str, Any]) -> bool:
+    """A new revision row unless this exact content is already stored.
+
+    A report belongs to the device that first sent it: another device (or a stolen one
+    replaying ids it has seen) cannot put a revision on top of it.
+    """
+    conn, body = context.conn, report["body"]
+    owners = {row[0] for row in conn.execute(
+        "SELECT DISTINCT source_device FROM reports WHERE id = ?", (report["id"],))}
+    if owners and owners != {context.manifest.device_id}:
+        raise ImportRefused(_("report %(id)s belongs to another device: refusing a revision "
+                              "from this one", id=report["id"][:12]))
+    content = reports.content_hash(body)
+    if conn.execute("SELECT 1 FROM reports WHERE id = ? AND content_sha256 = ?",
+                    (report["id"], content)).fetchone():
+        return False
+    latest = conn.execute("SELECT max(revision) FROM reports WHERE id = ?",
+                          (report["id"],)).fetchone()[0]
+    conn.execute(
+        "INSERT INTO reports(id, revision, origin, status, created_at, updated_at, title,"
+        " occurred_on, region, body, content_sha256, source_device, bundle_sequence, imported_at)"
+        " VALUES (?,?,?,'imported',?,?,?,?,?,?,?,?,?,?)",
+        (report["id"], (latest or 0) + 1, report.get("origin", "operator"),
+         report["created_at"], report["updated_at"], body.get("title", ""),
+         body.get("occurred_on", ""), body.get("region", ""), reports.canonical_json(body),
+         content, context.manifest.device_id, context.manifest.sequence, utc_now()))
+    return True
+
+
+def _insert_attachment(context: ImportContext, report_id: str, item: dict[str, Any],
+                       stored: attachments.StoredFile,
+                       original: attachments.StoredFile | None) -> None:
+    attachment_id = attachments.insert_row(
+        context.conn, report_id, attachments.display_name(item["name"]), item["media_type"],
+        stored, original_size=item["original_size"], original_sha256=item["original_sha256"],
+        metadata_removed=bool(item["metadata_removed"]))
+    if original is not None:
+        context.conn.execute(
+            "UPDATE attachments SET original_file = ?, original_key = ? WHERE id = ?",
+            (original.file_name, original.key, attachment_id))
+
+
+def _open_sealed_original(context: ImportContext, sealed: EncryptedSpool,
+                          item: dict[str, Any]) -> attachments.StoredFile:
+    sealed.seek(0)
+    try:
+        stored = attachments.write_encrypted(context.cfg, age.decrypt(sealed, context.identities))
+    except CryptoError as exc:
+        raise ImportRefused(_("a sealed original cannot be opened: %(why)s", why=exc)) from None
+    context.moved.append(stored.file_name)
+    if stored.sha256 != item["original_sha256"]:
+        raise ImportRefused(_("a sealed original does not match its recorded SHA-256"))
+    return stored
+
+
+def _import_attachment(context: ImportContext, report_id: str, item: dict[str, Any]) -> None:
+    if context.conn.execute("SELECT 1 FROM attachments WHERE report_id = ? AND sha256 = ?",
+                            (report_id, item["sha256"])).fetchone():
+        return
+    spool = context.staging.files.get(item["entry"])
+    if spool is None:
+        raise ImportRefused(_("an attachment listed in a report is missing from the bundle"))
+    if (spool.sha256, spool.size) != (item["sha256"], item["size"]):
+        raise ImportRefused(_("an attachment does not match the size or SHA-256 its report "
+                              "records"))
+    stored = _adopt(context, spool)
+    sealed = context.staging.files.get(item.get("original_entry") or "")
+    original = _open_sealed_original(context, sealed, item) if sealed is not None else None
+    _insert_attachment(context, report_id, item, stored, original)
+
+
+def import_report(context: ImportContext, raw: bytes) -> bool:
+    """One ``report-<id>.json`` entry; True if it added a revision."""
+    document = bundle_schema.report_document(raw, context.used_entries)
+    report = document["report"]
+    added = _insert_revision(context, report)
+    if added:
+        for event in document.get("custody", []):
+            context.record(report["id"], event["event"], event.get("detail", ""),
+                           device=event.get("device", ""), at=event.get("at"))
+        context.record(report["id"], "imported", f"bundle {context.manifest.sequence}")
+    for item in document.get("attachments", []):
+        _import_attachment(context, report["id"], item)
+    return added
+
+
+def import_envelope(context: ImportContext, sealed: EncryptedSpool) -> int:
+    """One ``inbox-<id>.age`` entry (a public submission sealed on arrival); 1 if added."""
+    sealed.seek(0)
+    try:
+        document, files = inbox.open_envelope(context.cfg, sealed, context.identities,
+                                              context.moved)
+    except CryptoError as exc:
+        raise ImportRefused(_("a sealed public submission cannot be opened: %(why)s",
+                              why=exc)) from None
+    report = document["report"]
+    if not _insert_revision(context, report):
+        return 0
+    context.record(report["id"], "received", "public form, sealed on arrival", device="",
+                   at=report["created_at"])
+    context.record(report["id"], "imported", f"bundle {context.manifest.sequence}")
+    for item, stored, original in files:
+        _insert_attachment(context, report["id"], item, stored, original)
+    return 1

@@ -1,0 +1,145 @@
+"""The shape every document inside a bundle must have, checked before anything is stored.
+
+A bundle's signature proves which device sent it, not that the device is honest: a
+stolen or hostile device can sign anything. Every field is checked for type and range
+here, so a malformed document is refused with a reason (``ImportRefused``) instead of
+crashing the import or reaching the coordinator's pages in an unexpected shape.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from app.exchange.staging import ImportRefused
+from app.messages import gettext as _
+from app.records.reports import BODY_FIELDS
+
+_HEX32 = re.compile(r"[0-9a-f]{32}")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_ENTRY = re.compile(r"[a-z0-9][a-z0-9._-]{0,127}")
+_TEXT_FIELDS = frozenset(BODY_FIELDS) - {"rights", "acts", "sources", "victims",
+                                         "perpetrators", "legal", "may_publish",
+                                         "withhold_names"}
+_MAX_TEXT = 1_000_000
+_MAX_ITEMS = 1000
+_MAX_SIZE = 1 << 50
+
+
+def _bad(what: str) -> ImportRefused:
+    return ImportRefused(_("a report in the bundle is malformed (%(what)s)", what=what))
+
+
+def _text(value: Any, what: str, limit: int = _MAX_TEXT, *, single_line: bool = False) -> str:
+    if not isinstance(value, str) or len(value) > limit:
+        raise _bad(what)
+    if single_line and any(ord(ch) < 0x20 for ch in value):
+        raise _bad(what)
+    return value
+
+
+def _count(value: Any, what: str) -> int:
+    if type(value) is not int or not 0 <= value <= _MAX_SIZE:
+        raise _bad(what)
+    return value
+
+
+def _match(pattern: re.Pattern[str], value: Any, what: str) -> str:
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise _bad(what)
+    return value
+
+
+def _list(value: Any, what: str) -> list[Any]:
+    if not isinstance(value, list) or len(value) > _MAX_ITEMS:
+        raise _bad(what)
+    return value
+
+
+def _check_body(body: Any) -> None:
+    if not isinstance(body, dict):
+        raise _bad("body")
+    for name, value in body.items():
+        if name in _TEXT_FIELDS or name == "receipt":
+            _text(value, name)
+        elif name in ("rights", "acts", "sources"):
+            for code in _list(value, name):
+                _text(code, name, 100, single_line=True)
+        elif name in ("victims", "perpetrators", "legal"):
+            for row in _list(value, name):
+                if not isinstance(row, dict) or not all(
+                        isinstance(v, str | bool) or v is None for v in row.values()):
+                    raise _bad(name)
+        elif name in ("may_publish", "withhold_names"):
+            if not isinstance(value, bool):
+                raise _bad(name)
+        else:
+            raise _bad(name)
+
+
+def check_report(report: Any, *, origin: str | None = None) -> dict[str, Any]:
+    if not isinstance(report, dict):
+        raise _bad("report")
+    _match(_HEX32, report.get("id"), "id")
+    if type(report.get("revision")) is not int or report["revision"] < 1:
+        raise _bad("revision")
+    if report.get("origin") not in ("operator", "public") or (
+            origin is not None and report["origin"] != origin):
+        raise _bad("origin")
+    for name in ("created_at", "updated_at"):
+        _text(report.get(name), name, 40, single_line=True)
+    _check_body(report.get("body"))
+    return report
+
+
+def check_attachment(item: Any, *, in_bundle: bool) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise _bad("attachment")
+    _text(item.get("name"), "attachment name", 1000)
+    _text(item.get("media_type"), "media type", 200, single_line=True)
+    _count(item.get("size"), "size")
+    _count(item.get("original_size"), "original size")
+    _match(_HEX64, item.get("sha256"), "sha256")
+    _match(_HEX64, item.get("original_sha256"), "original sha256")
+    if not isinstance(item.get("metadata_removed"), bool):
+        raise _bad("metadata_removed")
+    if in_bundle:
+        _match(_ENTRY, item.get("entry"), "entry")
+        if item.get("original_entry") is not None:
+            _match(_ENTRY, item["original_entry"], "original entry")
+    return item
+
+
+def report_document(raw: bytes, used_entries: set[str]) -> dict[str, Any]:
+    """A ``report-<id>.json`` entry, checked; each attachment entry may be used once."""
+    try:
+        document = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise _bad("not JSON") from None
+    if not isinstance(document, dict):
+        raise _bad("document")
+    check_report(document.get("report"))
+    for item in _list(document.get("attachments", []), "attachments"):
+        check_attachment(item, in_bundle=True)
+        for name in (item["entry"], item.get("original_entry")):
+            if name is not None:
+                if name in used_entries:
+                    raise _bad("an entry used twice")
+                used_entries.add(name)
+    for event in _list(document.get("custody", []), "custody"):
+        if not isinstance(event, dict):
+            raise _bad("custody")
+        for name in ("at", "event", "device", "detail"):
+            _text(event.get(name, ""), "custody", 400, single_line=True)
+    return document
+
+
+def envelope_document(document: Any) -> dict[str, Any]:
+    """The JSON head of a sealed public submission, checked."""
+    if not isinstance(document, dict):
+        raise _bad("sealed submission")
+    check_report(document.get("report"), origin="public")
+    for item in _list(document.get("attachments", []), "attachments"):
+        check_attachment(item, in_bundle=False)
+    return document

@@ -1,0 +1,72 @@
+"""Where an importing bundle's entries wait until the whole bundle has verified.
+
+Report documents (small JSON) stay in memory; everything else goes to an
+``EncryptedSpool`` under a key that exists only in memory: no plaintext temporary file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from app.config import Config
+from app.exchange.progress import Progress
+from app.messages import gettext as _
+from app.store.spool import EncryptedSpool
+from crypto.bundle import ManifestEntry
+
+#: A report's JSON entry is read into memory; anything larger is hostile.
+MAX_REPORT_ENTRY = 16 * 1024 * 1024
+
+
+class ImportRefused(Exception):
+    """The bundle was not imported; the store is unchanged. The message says why."""
+
+
+class _MemorySink:
+    def __init__(self, progress: Progress) -> None:
+        self.data = bytearray()
+        self.progress = progress
+
+    def write(self, chunk: Any) -> int:
+        self.data += chunk
+        self.progress.add(len(chunk))
+        return len(chunk)
+
+
+class _SpoolSink:
+    def __init__(self, spool: EncryptedSpool, progress: Progress) -> None:
+        self.spool, self.progress = spool, progress
+
+    def write(self, chunk: Any) -> int:
+        self.progress.add(len(chunk))
+        return self.spool.write(chunk)
+
+
+class Staging:
+    """The ``sink`` given to ``open_bundle``; ``discard`` removes every spool left."""
+
+    def __init__(self, cfg: Config, progress: Progress) -> None:
+        self.cfg, self.progress = cfg, progress
+        self.json: dict[str, bytes] = {}
+        self.files: dict[str, EncryptedSpool] = {}
+
+    @contextlib.contextmanager
+    def sink(self, entry: ManifestEntry) -> Iterator[Any]:
+        if entry.name.endswith(".json"):
+            if entry.size > MAX_REPORT_ENTRY:
+                raise ImportRefused(_("a report entry is implausibly large (%(size)s bytes)",
+                                      size=entry.size))
+            buffer = _MemorySink(self.progress)
+            yield buffer
+            self.json[entry.name] = bytes(buffer.data)
+        else:
+            spool = EncryptedSpool(self.cfg.spool_dir)
+            self.files[entry.name] = spool
+            yield _SpoolSink(spool, self.progress)
+            spool.seal()
+
+    def discard(self) -> None:
+        for spool in self.files.values():
+            spool.close()

@@ -1,0 +1,246 @@
+"""Attachments: encrypted at rest under a key per file, image metadata removed at intake.
+
+On disk an attachment is ``files/<random hex>``: ``crypto.blob`` ciphertext. Its name
+as the person gave it (any script), its media type, size and SHA-256, and the file's key
+live in the encrypted database. Photos carry GPS positions, camera serial numbers and
+owner names in EXIF/XMP/IPTC: JPEG, PNG and WebP images are rebuilt from their pixels
+alone before they are stored. Other formats (PDF, video, office files) keep whatever
+metadata they carry; the form says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import unicodedata
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlcipher3
+from flask import current_app, has_app_context
+from PIL import Image, ImageOps, UnidentifiedImageError
+from werkzeug.datastructures import FileStorage
+
+from app.config import Config
+from app.store.fsutil import fsync_dir, random_name
+from app.store.spool import EncryptedSpool
+from app.timeutil import utc_now
+from crypto import age
+from crypto.blob import BlobWriter, iter_blob, new_file_key
+
+#: Images up to this size are cleaned in memory; larger ones are stored unchanged and flagged.
+CLEAN_MAX_BYTES = 128 * 1024 * 1024
+#: Nor is a picture decoded past this many pixels (a few KB of PNG can claim gigabytes;
+#: cleaning holds about four copies of 4 bytes a pixel). Apps may lower it per side
+#: (``KUAGER_CLEAN_MAX_PIXELS``): the public site takes files from strangers.
+CLEAN_MAX_PIXELS = 120_000_000
+
+
+def _pixel_limit() -> int:
+    if has_app_context():
+        return int(current_app.config.get("KUAGER_CLEAN_MAX_PIXELS", CLEAN_MAX_PIXELS))
+    return CLEAN_MAX_PIXELS
+
+_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+_SAVE_OPTIONS: dict[str, dict[str, object]] = {
+    "JPEG": {"quality": 92, "optimize": True},
+    "PNG": {"optimize": False},
+    "WEBP": {"quality": 90},
+}
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    file_name: str
+    key: bytes
+    size: int
+    sha256: str
+
+
+def display_name(raw: str | None) -> str:
+    """The name people read: NFC, any script kept; path parts and control characters dropped.
+
+    Werkzeug's ``secure_filename`` would turn ``Фото_митинга.jpg`` into ``jpg``.
+    """
+    name = unicodedata.normalize("NFC", raw or "")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip(" .")
+    return name[:200] or "attachment"
+
+
+def sniff_image(head: bytes) -> str | None:
+    """The Pillow format name of a JPEG, PNG or WebP file, judged by its bytes, not its name."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    return None
+
+
+def clean_image(data: bytes, fmt: str) -> bytes:
+    """Rebuild the image from its pixels: no EXIF, XMP, IPTC, comments or thumbnails survive.
+
+    The EXIF orientation is applied first so that a photo does not turn on its side.
+    """
+    with Image.open(io.BytesIO(data), formats=[fmt]) as source:
+        if source.format != fmt:
+            raise UnidentifiedImageError("content does not match its signature")
+        if source.width * source.height > _pixel_limit():
+            raise ValueError("too many pixels to decode safely")
+        upright = ImageOps.exif_transpose(source)
+        pixels = upright.convert("RGBA") if upright.mode in ("P", "PA") else upright
+        if fmt == "JPEG" and pixels.mode not in ("RGB", "L", "CMYK"):
+            pixels = pixels.convert("RGB")
+        clean = Image.frombytes(pixels.mode, pixels.size, pixels.tobytes())
+    out = io.BytesIO()
+    clean.save(out, format=fmt, **_SAVE_OPTIONS[fmt])
+    return out.getvalue()
+
+
+def write_encrypted(cfg: Config, chunks: Iterable[bytes]) -> StoredFile:
+    """Seal a byte stream into ``files/`` under a new key, hashing the plaintext on the way."""
+    cfg.files_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    file_name, key = random_name(), new_file_key()
+    digest, size = hashlib.sha256(), 0
+    path = cfg.files_dir / file_name
+    try:
+        with open(path, "xb") as fh, BlobWriter(fh, key) as writer:
+            for chunk in chunks:
+                writer.write(chunk)
+                digest.update(chunk)
+                size += len(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return StoredFile(file_name, key, size, digest.hexdigest())
+
+
+def read_chunks(cfg: Config, file_name: str, key: bytes) -> Iterator[bytes]:
+    """Authenticated plaintext of a stored file, chunk by chunk (64 KiB at a time)."""
+    with open(cfg.files_dir / file_name, "rb") as fh:
+        yield from iter_blob(fh, key)
+
+
+def _stored_from_spool(cfg: Config, spool: EncryptedSpool) -> tuple[StoredFile, bool, str | None]:
+    """Keep the upload: adopt the spool as is, or store a cleaned copy of an image."""
+    spool.seek(0)
+    head = spool.read(16)
+    fmt = sniff_image(head)
+    if fmt is not None and spool.size <= CLEAN_MAX_BYTES:
+        original = head + spool.read()
+        try:
+            return write_encrypted(cfg, [clean_image(original, fmt)]), True, fmt
+        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+            pass  # not a valid image after all: kept unchanged, flagged as not cleaned
+    cfg.files_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    file_name = random_name()
+    key = spool.adopt(cfg.files_dir / file_name)
+    fsync_dir(cfg.files_dir)
+    return StoredFile(file_name, key, spool.size, spool.sha256), False, fmt
+
+
+def add_upload(
+    conn: sqlcipher3.Connection, cfg: Config, report_id: str, upload: FileStorage
+) -> str:
+    """Store one uploaded file for a report (the caller commits)."""
+    spool = upload.stream
+    if not isinstance(spool, EncryptedSpool):
+        raise TypeError("uploads must arrive through KuagerRequest's encrypted spool")
+    stored, cleaned, fmt = _stored_from_spool(cfg, spool)
+    media_type = _FORMATS[fmt] if fmt else (upload.mimetype or "application/octet-stream")
+    sealed = None
+    try:
+        attachment_id = insert_row(conn, report_id, display_name(upload.filename), media_type,
+                                   stored, original_size=spool.size,
+                                   original_sha256=spool.sha256, metadata_removed=cleaned)
+        if cleaned:
+            sealed = seal_original(conn, cfg, spool)
+            if sealed is not None:
+                conn.execute("UPDATE attachments SET sealed_original = ? WHERE id = ?",
+                             (sealed, attachment_id))
+    except BaseException:
+        remove_files(cfg, [stored.file_name, sealed])  # the caller's rollback drops the rows
+        raise
+    return attachment_id
+
+
+def seal_original(conn: sqlcipher3.Connection, cfg: Config, spool: EncryptedSpool) -> str | None:
+    """Keep the image as uploaded, metadata and all, sealed so only coordinators can open it.
+
+    Evidence for the coordinators (the GPS position may prove where a photo was taken);
+    unreadable on this device, so a seizure of the laptop does not reveal it. Without
+    recipients there is no one to seal to, and only the cleaned copy is kept.
+    """
+    from app.store import keyring
+
+    recipients = keyring.recipients_of(conn)
+    if not recipients:
+        return None
+    file_name = f"{random_name()}"
+    path = cfg.files_dir / file_name
+    spool.seek(0)
+    try:
+        with open(path, "xb") as fh, age.encrypt(fh, recipients) as writer:
+            while chunk := spool.read(1024 * 1024):
+                writer.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return file_name
+
+
+def insert_row(
+    conn: sqlcipher3.Connection,
+    report_id: str,
+    name: str,
+    media_type: str,
+    stored: StoredFile,
+    *,
+    original_size: int,
+    original_sha256: str,
+    metadata_removed: bool,
+    attachment_id: str | None = None,
+) -> str:
+    attachment_id = attachment_id or uuid.uuid4().hex
+    conn.execute(
+        "INSERT INTO attachments(id, report_id, name, media_type, size, sha256, original_size,"
+        " original_sha256, metadata_removed, file_name, file_key, added_at)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            attachment_id,
+            report_id,
+            name,
+            media_type,
+            stored.size,
+            stored.sha256,
+            original_size,
+            original_sha256,
+            int(metadata_removed),
+            stored.file_name,
+            stored.key,
+            utc_now(),
+        ),
+    )
+    return attachment_id
+
+
+def for_report(conn: sqlcipher3.Connection, report_id: str) -> list[sqlcipher3.Row]:
+    return conn.execute(
+        "SELECT * FROM attachments WHERE report_id = ? ORDER BY added_at, name", (report_id,)
+    ).fetchall()
+
+
+def remove_files(cfg: Config, file_names: Iterable[str | None]) -> None:
+    """Delete files whose rows are already gone (after the commit, so nothing is lost)."""
+    for name in file_names:
+        if name:
+            (cfg.files_dir / name).unlink(missing_ok=True)
+    fsync_dir(cfg.files_dir)
+
+
+def file_path(cfg: Config, file_name: str) -> Path:
+    return cfg.files_dir / file_name

@@ -1,0 +1,36 @@
+"""Chain of custody: who created, edited, exported or imported a report, and when.
+
+The record travels inside the bundle with the report, so a coordinator can tell a
+first-hand entry from a public submission and see every device a report passed through.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlcipher3
+
+from app.timeutil import utc_now
+
+
+def record(
+    conn: sqlcipher3.Connection,
+    report_id: str,
+    event: str,
+    *,
+    device: str = "",
+    detail: str = "",
+    at: str | None = None,
+) -> None:
+    conn.execute(
+        "INSERT INTO custody(report_id, at, event, device, detail) VALUES (?,?,?,?,?)",
+        (report_id, at or utc_now(), event, device, detail),
+    )
+
+
+def history(conn: sqlcipher3.Connection, report_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        "SELECT at, event, device, detail FROM custody WHERE report_id = ? ORDER BY seq",
+        (report_id,),
+    ).fetchall()
+    return [dict(row) for row in rows]

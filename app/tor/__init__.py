@@ -1,0 +1,1 @@
+"""The onion service (``onion.OnionService``, its own tor via stem) and ``qr`` codes."""

@@ -1,0 +1,183 @@
+"""Setup, unlock and lock of the operator pages; the deny-by-default gate in front of them.
+
+Only ``OPEN_ENDPOINTS`` answer while the store is locked. The gate also refuses any
+``Host`` other than the loopback address the pages are served on: a web page the
+operator visits could otherwise point its own domain at 127.0.0.1 (DNS rebinding)
+and read the operator pages through the operator's browser.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from app.store import keyring
+from app.store.store import BadPassphrase, Store, StoreError
+from app.web.db import get_db, get_store
+from app.web.forms import ConfirmForm, PassphraseForm, SetupForm
+
+bp = Blueprint("auth", __name__)
+
+OPEN_ENDPOINTS = frozenset({"auth.setup", "auth.unlock", "static"})
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["kuager.last_activity"] = time.monotonic()
+    app.before_request(_gate)
+
+
+def _host_allowed() -> bool:
+    host = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host
+    allowed = current_app.config.get("KUAGER_ALLOWED_HOSTS") or LOOPBACK_HOSTS
+    return host in allowed
+
+
+def _gate() -> ResponseReturnValue | None:
+    if not _host_allowed():
+        abort(400)
+    store = get_store()
+    check_idle(current_app)
+    if request.endpoint in OPEN_ENDPOINTS:
+        return None
+    if not store.exists():
+        return redirect(url_for("auth.setup"))
+    if not store.is_unlocked or not _session_admitted(store):
+        return redirect(url_for("auth.unlock", next=request.full_path))
+    current_app.extensions["kuager.last_activity"] = time.monotonic()
+    return None
+
+
+def _session_admitted(store: Store) -> bool:
+    """A store unlocked in a browser admits only browser sessions that gave the passphrase.
+
+    Another account on the same machine can reach 127.0.0.1 too; it must not inherit the
+    operator's unlock. (A store unlocked on the command line, ``kuager serve`` with the
+    passphrase on standard input, admits any local client: docs/THREAT_MODEL.md.)
+    """
+    return not store.browser_sessions or session.get("epoch") == store.epoch
+
+
+def _admit_this_session(store: Store) -> None:
+    store.browser_sessions = True
+    session["epoch"] = store.epoch
+    current_app.extensions["kuager.last_activity"] = time.monotonic()
+
+
+def idle_lock_applies(app: Flask) -> bool:
+    """A store that also serves the public site must stay unlocked to take submissions."""
+    return not app.config.get("KUAGER_SERVING_PUBLIC", False)
+
+
+def check_idle(app: Flask, now: float | None = None) -> bool:
+    """Lock the store after ``idle_lock_minutes`` without an operator request."""
+    store = app.extensions["kuager.store"]
+    limit = app.config["KUAGER"].idle_lock_minutes * 60
+    now = time.monotonic() if now is None else now
+    if (
+        store.is_unlocked
+        and idle_lock_applies(app)
+        and now - app.extensions["kuager.last_activity"] > limit
+    ):
+        store.lock()
+        return True
+    return False
+
+
+def start_idle_watch(app: Flask, interval: float = 15.0) -> threading.Event:
+    """Check for idleness in the background too: keys must not wait for the next request."""
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(interval):
+            check_idle(app)
+
+    threading.Thread(target=watch, name="kuager-idle-lock", daemon=True).start()
+    return stop
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a local path: an open redirect would let a link send the operator elsewhere.
+
+    Browsers and Werkzeug drop tabs and newlines (``/\t/evil.example`` becomes
+    ``//evil.example``), so any control character or space refuses the target.
+    """
+    if not target or any(ord(ch) <= 0x20 or ch == "\\" for ch in target):
+        return url_for("desk.index")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("desk.index")
+    return target
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def setup() -> ResponseReturnValue:
+    store = get_store()
+    if store.exists():
+        return redirect(url_for("auth.unlock"))
+    form = SetupForm()
+    if form.validate_on_submit():
+        try:
+            store.create(form.passphrase.data, form.role.data)
+            keyring.initialise(get_db(), form.role.data)
+        except StoreError as exc:
+            flash(str(exc), "error")
+        else:
+            _admit_this_session(store)
+            return redirect(url_for("desk.index"), 303)
+    return render_template("setup.html", form=form)
+
+
+@bp.route("/unlock", methods=["GET", "POST"])
+def unlock() -> ResponseReturnValue:
+    store = get_store()
+    if not store.exists():
+        return redirect(url_for("auth.setup"))
+    form = PassphraseForm()
+    if form.validate_on_submit():
+        try:
+            if store.is_unlocked:  # unlocked already: this browser proves it knows the passphrase
+                store.check_passphrase(form.passphrase.data)
+            else:
+                store.unlock(form.passphrase.data)
+        except BadPassphrase:
+            wait = store.seconds_until_next_attempt()
+            form.passphrase.errors.append(
+                _(
+                    "Wrong passphrase. Wait %(seconds)d seconds before the next try.",
+                    seconds=int(wait) + 1,
+                )
+                if wait
+                else _("Wrong passphrase.")
+            )
+        except StoreError:
+            form.passphrase.errors.append(_("The store cannot be opened: it may be damaged."))
+        else:
+            _admit_this_session(store)
+            return redirect(_safe_next(request.args.get("next")), 303)
+    return render_template("unlock.html", form=form)
+
+
+@bp.route("/lock", methods=["POST"])
+def lock() -> ResponseReturnValue:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    get_store().lock()
+    flash(_("Locked. Every key has been dropped from memory."), "info")
+    return redirect(url_for("auth.unlock"), 303)

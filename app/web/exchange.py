@@ -1,0 +1,210 @@
+"""Operator pages for the exchange: recipients, export, inbox mode (field); import (coordinator).
+
+Exported bundles are also kept in the store's ``outbox/`` folder for download: they are
+ciphertext only coordinators can open, so keeping them costs the device nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length
+
+from app.exchange import bundles, inbox
+from app.exchange import exporter as bundle_export
+from app.store import keyring
+from app.store.fsutil import random_name
+from app.store.store import StoreError
+from app.web.db import get_db, get_store
+from crypto.errors import CryptoError
+
+bp = Blueprint("exchange", __name__, url_prefix="/exchange")
+
+
+class RecipientForm(FlaskForm):
+    key = StringField(
+        _l("Coordinator public key (age1…)"), validators=[DataRequired(), Length(max=2000)]
+    )
+    label = StringField(_l("Name (for you)"), validators=[Length(max=100)])
+    submit = SubmitField(_l("Add recipient"))
+
+
+class ExportForm(FlaskForm):
+    folder = StringField(
+        _l("Write the bundle into this folder (e.g. a USB stick); leave empty to download"),
+        validators=[Length(max=1000)],
+    )
+    purge = BooleanField(
+        _l("Delete the exported reports from this device once the bundle is safely written")
+    )
+    submit = SubmitField(_l("Seal and export"))
+
+
+class InboxForm(FlaskForm):
+    enabled = BooleanField(
+        _l("Seal every public submission to the recipients on arrival (inbox mode)")
+    )
+    submit = SubmitField(_l("Save"))
+
+
+class ImportForm(FlaskForm):
+    bundle = FileField(_l("Bundle file"))
+    submit = SubmitField(_l("Verify and import"))
+
+
+def _field_only() -> None:
+    if get_store().role != "field":
+        abort(404)
+
+
+def _outbox() -> Path:
+    return current_app.config["KUAGER"].data_dir / "outbox"
+
+
+def _export_page(
+    form: ExportForm | None = None, recipient_form: RecipientForm | None = None, status: int = 200
+) -> ResponseReturnValue:
+    conn = get_db()
+    pending = conn.execute("SELECT count(*) FROM reports WHERE exported_in IS NULL").fetchone()[0]
+    waiting, _total = inbox.counts(conn)
+    recipients = [
+        (row, keyring.key_fingerprint(row["public_key"])) for row in keyring.list_recipients(conn)
+    ]
+    outbox = sorted(_outbox().glob("bundle-*.age"), reverse=True) if _outbox().is_dir() else []
+    return render_template(
+        "exchange/export.html",
+        pending=pending,
+        inbox_waiting=waiting,
+        recipients=recipients,
+        form=form or ExportForm(),
+        recipient_form=recipient_form or RecipientForm(),
+        inbox_form=InboxForm(enabled=inbox.enabled(conn)),
+        outbox=[p.name for p in outbox],
+    ), status
+
+
+@bp.route("/export", methods=["GET"])
+def export_page() -> ResponseReturnValue:
+    _field_only()
+    return _export_page()
+
+
+@bp.route("/recipients", methods=["POST"])
+def add_recipient() -> ResponseReturnValue:
+    _field_only()
+    form = RecipientForm()
+    if form.validate_on_submit():
+        try:
+            keyring.add_recipient(get_db(), form.key.data, form.label.data or "")
+        except (StoreError, CryptoError) as exc:
+            form.key.errors.append(str(exc))
+        else:
+            flash(_("Recipient added. Compare its fingerprint with the coordinator's."), "info")
+            return redirect(url_for("exchange.export_page"), 303)
+    return _export_page(recipient_form=form, status=400)
+
+
+@bp.route("/recipients/remove", methods=["POST"])
+def remove_recipient() -> ResponseReturnValue:
+    _field_only()
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    keyring.remove_recipient(get_db(), request.form.get("key", ""))
+    return redirect(url_for("exchange.export_page"), 303)
+
+
+@bp.route("/inbox", methods=["POST"])
+def set_inbox() -> ResponseReturnValue:
+    _field_only()
+    form = InboxForm()
+    if form.validate_on_submit():
+        try:
+            inbox.set_enabled(get_db(), bool(form.enabled.data))
+        except ValueError:
+            flash(_("Inbox mode needs at least one recipient."), "error")
+    return redirect(url_for("exchange.export_page"), 303)
+
+
+@bp.route("/export", methods=["POST"])
+def export() -> ResponseReturnValue:
+    _field_only()
+    form = ExportForm()
+    if not form.validate_on_submit():
+        return _export_page(form, status=400)
+    folder = (form.folder.data or "").strip()
+    if form.purge.data and not folder:
+        form.purge.errors.append(
+            _("Deleting after export needs a folder: a download cannot be confirmed as saved.")
+        )
+        return _export_page(form, status=400)
+    target_dir = Path(folder).expanduser() if folder else _outbox()
+    if folder and not target_dir.is_dir():
+        form.folder.errors.append(_("This folder does not exist."))
+        return _export_page(form, status=400)
+    store = get_store()
+    out = target_dir / bundle_export.default_name(get_db())
+    try:
+        result = bundles.export_bundle(store, out, purge=bool(form.purge.data))
+    except (StoreError, CryptoError, OSError) as exc:
+        flash(str(exc), "error")
+        return _export_page(form, status=400)
+    flash(
+        _("%(num)d reports sealed into %(path)s.", num=result.report_count, path=result.path),
+        "info",
+    )
+    if folder:
+        return redirect(url_for("exchange.export_page"), 303)
+    return redirect(url_for("exchange.download_bundle", name=out.name), 303)
+
+
+@bp.route("/outbox/<name>")
+def download_bundle(name: str) -> ResponseReturnValue:
+    _field_only()
+    path = _outbox() / name
+    if "/" in name or not name.startswith("bundle-") or not path.is_file():
+        abort(404)
+    return send_file(
+        path, mimetype="application/octet-stream", as_attachment=True, download_name=name
+    )
+
+
+@bp.route("/import", methods=["GET", "POST"])
+def import_page() -> ResponseReturnValue:
+    if get_store().role != "coordinator":
+        abort(404)
+    form = ImportForm()
+    lines: list[str] = []
+    status = 200
+    if form.validate_on_submit() and form.bundle.data:
+        spool_path = current_app.config["KUAGER"].spool_dir / f"upload-{random_name()}.age"
+        form.bundle.data.save(spool_path)  # the bundle is ciphertext: safe to keep as it came
+        try:
+            lines = bundles.import_bundle(get_store(), spool_path).summary_lines()
+        except bundles.ImportRefused as exc:
+            lines, status = [_("Not imported: %(why)s", why=exc)], 400
+        finally:
+            spool_path.unlink(missing_ok=True)
+    conn = get_db()
+    devices = conn.execute("SELECT * FROM devices ORDER BY first_seen").fetchall()
+    gaps = bundles.missing_bundles(conn)
+    return render_template(
+        "exchange/import.html", form=form, lines=lines, devices=devices, gaps=gaps,
+        format_ranges=bundles.format_ranges,
+    ), status

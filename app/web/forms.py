@@ -1,0 +1,215 @@
+"""Forms (Flask-WTF): CSRF on every one, labels translated lazily, codes validated.
+
+Repeatable groups (victims, perpetrators, legal provisions) grow with an "add another"
+submit button that re-renders the form, so the page works with JavaScript disabled.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    FieldList,
+    Form,
+    FormField,
+    MultipleFileField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from app.i18n import nfc
+from app.records import codes
+from app.store.passphrase import weakness
+
+MAX_GROUP = 50  # victims/perpetrators/provisions per report: enough for a mass detention
+
+
+def _strip_nfc(value: object) -> object:
+    """Trim and NFC-normalise text, so ә typed as а + combining mark is stored as ә."""
+    return nfc(value.strip()) if isinstance(value, str) else value
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def _choices(code_list: codes.CodeList, blank: bool = False) -> list[SelectChoice]:
+    items = [SelectChoice(code, text) for code, text in code_list]  # type: ignore[arg-type]
+    return [SelectChoice("", _l("Choose…")), *items] if blank else items  # type: ignore[arg-type]
+
+
+def validate_iso_date(_form: Form, field: StringField) -> None:
+    """YYYY-MM-DD, or YYYY-MM / YYYY when the precision says so."""
+    value = (field.data or "").strip()
+    if not value:
+        return
+    if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value):
+        raise ValidationError(_l("Write the date as YYYY-MM-DD, for example 2026-01-12."))
+    parts = [int(p) for p in value.split("-")]
+    try:
+        date(parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1)
+    except ValueError:
+        raise ValidationError(_l("This date does not exist.")) from None
+    if parts[0] < 1900 or value > date.today().isoformat():
+        raise ValidationError(_l("The date must lie between 1900 and today."))
+
+
+def strong_passphrase(_form: Form, field: PasswordField) -> None:
+    """Refuse a weak new passphrase with the reason (judged on the server: no script)."""
+    reason = weakness(field.data or "")
+    if reason is not None:
+        raise ValidationError(str(reason))
+
+
+class VictimForm(Form):
+    name = StringField(_l("Name"), filters=[_strip_nfc], validators=[Length(max=200)])
+    role = SelectField(_l("Role"), choices=_choices(codes.VICTIM_ROLES, blank=True), default="")
+    consent = BooleanField(_l("This person agreed to be documented"))
+    may_name = BooleanField(_l("May be named publicly"))
+
+
+class PerpetratorForm(Form):
+    kind = SelectField(_l("Who"), choices=_choices(codes.PERPETRATORS, blank=True), default="")
+    name = StringField(
+        _l("Unit, office or person"), filters=[_strip_nfc], validators=[Length(max=200)]
+    )
+
+
+class LegalForm(Form):
+    code = SelectField(_l("Law"), choices=_choices(codes.LEGAL_CODES, blank=True), default="")
+    article = StringField(_l("Article"), filters=[_strip_nfc], validators=[Length(max=40)])
+
+
+class ReportForm(FlaskForm):
+    title = StringField(
+        _l("Title"),
+        filters=[_strip_nfc],
+        validators=[DataRequired(_l("Give the report a short title.")), Length(max=300)],
+    )
+    description = TextAreaField(
+        _l("What happened"),
+        filters=[_strip_nfc],
+        validators=[DataRequired(_l("Describe what happened.")), Length(max=200_000)],
+    )
+    occurred_on = StringField(
+        _l("Date (start)"), filters=[_strip_nfc], validators=[validate_iso_date]
+    )
+    occurred_precision = SelectField(
+        _l("How precise is the date?"), choices=_choices(codes.DATE_PRECISION), default="day"
+    )
+    ended_on = StringField(
+        _l("Date (end, if it lasted)"), filters=[_strip_nfc], validators=[validate_iso_date]
+    )
+    region = SelectField(
+        _l("Region"),
+        choices=_choices(codes.REGIONS, blank=True),
+        validators=[DataRequired(_l("Choose a region, or Unknown."))],
+    )
+    place = StringField(_l("Place"), filters=[_strip_nfc], validators=[Length(max=300)])
+    abroad_country = StringField(
+        _l("Country (if abroad)"), filters=[_strip_nfc], validators=[Length(max=100)]
+    )
+    rights = MultiCheckboxField(_l("Rights affected"), choices=_choices(codes.RIGHTS))
+    acts = MultiCheckboxField(_l("What was done"), choices=_choices(codes.ACTS))
+    victims = FieldList(FormField(VictimForm), min_entries=1, max_entries=MAX_GROUP)
+    perpetrators = FieldList(FormField(PerpetratorForm), min_entries=1, max_entries=MAX_GROUP)
+    legal = FieldList(FormField(LegalForm), min_entries=1, max_entries=MAX_GROUP)
+    sources = MultiCheckboxField(_l("How do you know?"), choices=_choices(codes.SOURCES))
+    links = TextAreaField(
+        _l("Links (one per line, as plain text)"),
+        filters=[_strip_nfc],
+        validators=[Length(max=20_000)],
+    )
+    sensitivity = SelectField(
+        _l("Sensitivity"), choices=_choices(codes.SENSITIVITY), default="normal"
+    )
+    may_publish = BooleanField(_l("May be published"))
+    withhold_names = BooleanField(_l("Withhold all names when publishing"), default=True)
+    contact = StringField(
+        _l("How to contact you (optional)"),
+        filters=[_strip_nfc],
+        validators=[Optional(), Length(max=300)],
+    )
+    attachments = MultipleFileField(_l("Attachments (photos, video, documents)"))
+    add_victim = SubmitField(_l("Add another person"))
+    add_perpetrator = SubmitField(_l("Add another perpetrator"))
+    add_legal = SubmitField(_l("Add another provision"))
+    save = SubmitField(_l("Save report"))
+
+    def grow_requested(self) -> bool:
+        """Handle an "add another" button: append an empty row; True if one was pressed."""
+        for button, group in (
+            (self.add_victim, self.victims),
+            (self.add_perpetrator, self.perpetrators),
+            (self.add_legal, self.legal),
+        ):
+            if button.data and len(group.entries) < MAX_GROUP:
+                group.append_entry()
+                return True
+        return False
+
+
+class PublicReportForm(ReportForm):
+    """The public site's form: the same fields, a plainer submit button."""
+
+    save = SubmitField(_l("Send report"))
+
+
+class PassphraseForm(FlaskForm):
+    passphrase = PasswordField(_l("Passphrase"), validators=[DataRequired()])
+    submit = SubmitField(_l("Unlock"))
+
+
+class SetupForm(FlaskForm):
+    passphrase = PasswordField(_l("New passphrase"), validators=[DataRequired(),
+                                                                 strong_passphrase])
+    confirm = PasswordField(
+        _l("Repeat the passphrase"),
+        validators=[DataRequired(), EqualTo("passphrase", _l("The two passphrases differ."))],
+    )
+    role = SelectField(
+        _l("This device is"),
+        default="field",
+        choices=_choices(
+            (
+                ("field", _l("a field device (write and export reports)")),
+                ("coordinator", _l("a coordinator's machine (import and review)")),
+            )
+        ),
+    )
+    submit = SubmitField(_l("Create the encrypted store"))
+
+
+class ChangePassphraseForm(FlaskForm):
+    current = PasswordField(_l("Current passphrase"), validators=[DataRequired()])
+    passphrase = PasswordField(_l("New passphrase"), validators=[DataRequired(),
+                                                                 strong_passphrase])
+    confirm = PasswordField(
+        _l("Repeat the new passphrase"),
+        validators=[DataRequired(), EqualTo("passphrase", _l("The two passphrases differ."))],
+    )
+    submit = SubmitField(_l("Change passphrase"))
+
+
+class WipeForm(FlaskForm):
+    passphrase = PasswordField(_l("Passphrase"), validators=[DataRequired()])
+    confirm = StringField(_l("Type yes to confirm"), validators=[DataRequired()])
+    submit = SubmitField(_l("Destroy everything now"))
+
+
+class ConfirmForm(FlaskForm):
+    """A bare form for buttons that change state (delete, lock): it carries the CSRF token."""
+
+    submit = SubmitField(_l("Confirm"))
