@@ -198,9 +198,11 @@ def passwd(ctx: click.Context, data: Path | None) -> None:
 def _register_more() -> None:
     from app.cli import exchange as cli_exchange
     from app.cli import serve as cli_serve
+    from app.cli import training as cli_training
 
     cli_exchange.register(main, command, open_store)
     cli_serve.register(main, command, open_store)
+    cli_training.register(main, command, open_store)
 
 
 _register_more()
