@@ -28,6 +28,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from app.store import keyring
+from app.store import training as training_mode
 from app.store.store import BadPassphrase, Store, StoreError
 from app.web.db import get_db, get_store
 from app.web.forms import ConfirmForm, PassphraseForm, SetupForm
@@ -132,16 +133,21 @@ def setup() -> ResponseReturnValue:
     if store.exists():
         return redirect(url_for("auth.unlock"))
     form = SetupForm()
+    # A plain check box (no form field): training mode is chosen once, here or at `init`.
+    training = request.method == "POST" and request.form.get("training") == "1"
     if form.validate_on_submit():
         try:
             store.create(form.passphrase.data, form.role.data)
+            if training:
+                training_mode.set_mode(get_db(), training_mode.TRAINING)
+                store.training = True
             keyring.initialise(get_db(), form.role.data)
         except StoreError as exc:
             flash(str(exc), "error")
         else:
             _admit_this_session(store)
             return redirect(url_for("desk.index"), 303)
-    return render_template("setup.html", form=form)
+    return render_template("setup.html", form=form, training=training)
 
 
 @bp.route("/unlock", methods=["GET", "POST"])
