@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA   ?= instance
 
-.PHONY: help run test lint translations check-strings bench clean
+.PHONY: help run test lint translations check-strings bench clean usb training-screens
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -43,6 +43,11 @@ check-strings: setup  ## fail if a catalog is stale, incomplete or fuzzy
 bench: setup  ## benchmarks against the reference age tool (prints tables)
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.export_store
+	$(BIN)/python -m bench.usb_kit
+
+usb: setup  ## build dist/kuager-usb/ (PyInstaller, one folder) to copy onto a USB stick
+	$(BIN)/pip install --quiet -e '.[test,usb]'
+	$(BIN)/python deploy/usb/build.py --out dist/kuager-usb
 
 clean:  ## remove the virtualenv and caches (never ./instance)
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache
