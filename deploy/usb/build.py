@@ -50,8 +50,8 @@ def copy_dereferenced(source: Path, target: Path) -> None:
 
 def shared_libraries(program: Path) -> list[Path]:
     """The libraries ``ldd`` says ``program`` loads, without glibc's own."""
-    output = subprocess.run(["ldd", str(program)], check=True,  # noqa: S603, S607 capture_output=True,
-                            text=True).stdout
+    output = subprocess.run(["ldd", str(program)],  # noqa: S603, S607 - fixed argv
+                            check=True, capture_output=True, text=True).stdout
     found = []
     for line in output.splitlines():
         parts = line.split("=>")
