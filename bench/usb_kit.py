@@ -40,7 +40,8 @@ def first_page(argv: list[str], env: dict[str, str], cwd: Path) -> float:
                             stderr=subprocess.DEVNULL, env=env, cwd=cwd,
                             start_new_session=True)
     try:
-        assert proc.stdout is not None
+        if proc.stdout is None:
+            raise RuntimeError("no standard output")
         line = b""
         deadline = started + 120
         while not line.endswith(b"\n") and time.perf_counter() < deadline:
