@@ -312,3 +312,22 @@ def test_a_stale_or_copied_marker_marks_nothing(runner: CliRunner, tmp_path: Pat
 def test_reset_with_no_store(runner: CliRunner, tmp_path: Path) -> None:
     result = run(runner, "training", "reset", "--data", str(tmp_path / "empty"))
     assert result.exit_code == 1 and result.stderr.startswith("error: no store")
+
+
+# -- the trainer's guide -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["TRAINING.md", "TRAINING.kk.md", "TRAINING.ru.md"])
+def test_the_guide_uses_only_commands_that_exist(name: str) -> None:
+    """Every `./start …` command in the guide (each language) is a kuager command."""
+    text = (ROOT / "docs" / name).read_text(encoding="utf-8")
+    used = re.findall(r"\./start((?: --?[\w-]+(?: (?!-)[\w/]+)?)*) ([a-z]+)(?: ([a-z]+))?", text)
+    assert len(used) >= 5
+    for _options, command, sub in used:
+        assert command in main.commands, command
+        group = main.commands[command]
+        if sub and hasattr(group, "commands") and sub in ("seed", "reset"):
+            assert sub in group.commands
+    for other in ("TRAINING.md", "TRAINING.kk.md", "TRAINING.ru.md"):
+        assert other == name or f"({other})" in text
+    assert text.count("|") > 50  # the 90-minute plan is a table
