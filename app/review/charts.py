@@ -367,8 +367,8 @@ def timeline_chart(points: Iterable[tuple[str, int]], *, title: str, empty_text:
     ``points`` are ``("YYYY-MM", count)`` pairs, usually ``fill_months(counts)``.
     ``month_label`` turns a key into the text shown (``"наурыз 2026 ж."``); the x-axis
     shows as many of them as fit without overlapping: every k-th month from the first,
-    and the last one when there is room. Counts are drawn above the bars when they fit
-    the bars' width; the y axis has round ticks; every bar has a ``<title>`` with its
+    and the last one. Counts are drawn above the bars when they fit the bars' width; the
+    y axis has round ticks; every bar has a ``<title>`` with its
     month and count. No points: a framed ``empty_text`` under the title.
     """
     width = _check_width(width)
@@ -388,7 +388,7 @@ def timeline_chart(points: Iterable[tuple[str, int]], *, title: str, empty_text:
     slot = (right - left) / n
     bar_w = min(slot * 0.7, 48.0) if slot >= 4 else slot
     show_values = max(_width(str(count), FONT) for _, count in data) <= slot - 2
-    plot_top = y + (LINE if show_values else FONT / 2)
+    plot_top = y + (LINE if show_values else FONT)
     plot_h = 220.0
     base = plot_top + plot_h
 
@@ -424,29 +424,31 @@ def timeline_chart(points: Iterable[tuple[str, int]], *, title: str, empty_text:
 
 def _month_axis(labels: list[str], left: float, slot: float, base: float, width: int) -> str:
     """Tick marks and month labels under the bars: every k-th label from the first, k the
-    smallest that keeps them ``gap`` apart, and the last label if it fits after them."""
+    smallest step at which those labels (estimated widths, kept inside the chart) stand
+    ``gap`` apart; then the last label if it fits after them, or instead of the one before
+    it (the latest month matters most)."""
     gap = FONT
-    room = width - 2 * PAD
-    fitted = [_fit(label, FONT, room)[0] for label in labels]
+    fitted = [_fit(label, FONT, width - 2 * PAD)[0] for label in labels]
     widths = [_width(text, FONT) for text in fitted]
-    every = max(1, math.ceil((max(widths) + gap) / slot))
-    chosen = list(range(0, len(labels), every))
-    if chosen[-1] != len(labels) - 1:
-        chosen.append(len(labels) - 1)
+    n = len(labels)
 
     def span(i: int) -> tuple[float, float]:
-        cx = left + slot * (i + 0.5)
         half = widths[i] / 2
-        cx = min(max(cx, PAD + half), width - PAD - half)
+        cx = min(max(left + slot * (i + 0.5), PAD + half), width - PAD - half)
         return cx - half, cx + half
 
-    shown: list[int] = []
-    for i in chosen:
-        if not shown or span(i)[0] >= span(shown[-1])[1] + gap:
-            shown.append(i)
-        elif i == len(labels) - 1 and len(shown) > 1 and (
-                span(i)[0] >= span(shown[-2])[1] + gap):
-            shown[-1] = i  # the latest month matters more than the one before it
+    def apart(a: int, b: int) -> bool:
+        return span(b)[0] >= span(a)[1] + gap
+
+    every = max(1, math.ceil((min(widths) + gap) / slot))
+    while every < n and not all(apart(i, i + every) for i in range(0, n - every, every)):
+        every += 1
+    shown = list(range(0, n, every))
+    if shown[-1] != n - 1:
+        if apart(shown[-1], n - 1):
+            shown.append(n - 1)
+        elif len(shown) > 1 and apart(shown[-2], n - 1):
+            shown[-1] = n - 1
     out = ""
     for i in shown:
         cx = left + slot * (i + 0.5)
