@@ -60,7 +60,7 @@ PAPER = "#ffffff"
 MIN_WIDTH = 240
 MAX_WIDTH = 4000
 
-_MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+_MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
 _CHART_ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 
 # --------------------------------------------------------------------------- text
@@ -113,13 +113,25 @@ def _width(text: str, size: float) -> float:
     return size * sum(_em(ch) for ch in text)
 
 
+def _regional(ch: str) -> bool:
+    return 0x1F1E6 <= ord(ch) <= 0x1F1FF  # the halves of a flag
+
+
 def _boundary(text: str, k: int) -> bool:
     """Whether cutting ``text`` at ``k`` keeps grapheme clusters whole (roughly: it never
-    separates a combining mark, a variation selector, a skin tone or a ZWJ sequence)."""
+    separates a combining mark, a variation selector, a skin tone, a ZWJ sequence or the
+    two halves of a flag)."""
     if k <= 0 or k >= len(text):
         return True
     nxt, prev = text[k], text[k - 1]
-    return prev != "\u200d" and _em(nxt) != 0.0
+    if prev == "\u200d" or _em(nxt) == 0.0:
+        return False
+    if _regional(nxt) and _regional(prev):
+        run = 0
+        while run < k and _regional(text[k - 1 - run]):
+            run += 1
+        return run % 2 == 0
+    return True
 
 
 def _fit_len(text: str, size: float, max_w: float, *, at_least_one: bool = True) -> int:
