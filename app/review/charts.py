@@ -49,6 +49,9 @@ TITLE_FONT = 22
 LINE = 26  # line height for FONT
 TITLE_LINE = 28
 PAD = 12
+#: Bold text is about 10% wider than regular text in DejaVu Sans: widths of bold text are
+#: estimated at this much the font size.
+BOLD = 1.1
 
 INK = "#111111"  # text: 18.9:1 on white
 BAR = "#1f4e79"  # bars: 8.6:1 on white
@@ -86,7 +89,8 @@ _NARROW = frozenset("iIjlıіїf.,:;'!|()[]{}/\\`\"-tr")
 
 
 _FIXED_EM = {" ": 0.33, "\u00a0": 0.33, "\u202f": 0.2, "…": 1.0}
-_WIDE = frozenset("mwшщжмюыфМШЩЖЮЫФ%@")
+_WIDE = frozenset("mwшщжюыф%")
+_WIDER = frozenset("WMШЩЖЮЫФ@")
 
 
 @lru_cache(maxsize=4096)
@@ -102,7 +106,11 @@ def _em(ch: str) -> float:
         em = 1.25  # CJK, emoji (from a fallback font)
     elif ch in _NARROW:
         em = 0.36
-    elif cat == "Lu" or ch in _WIDE:
+    elif ch in _WIDER:
+        em = 1.05
+    elif ch in _WIDE:
+        em = 0.95
+    elif cat == "Lu":
         em = 0.8
     else:
         em = 0.64
@@ -138,10 +146,10 @@ def _fit_len(text: str, size: float, max_w: float, *, at_least_one: bool = True)
     """Length of the longest prefix of ``text`` that fits ``max_w`` and ends on a cluster
     boundary; with ``at_least_one``, never less than one cluster (so wrapping advances)."""
     best = 0
-    w = 0.0
+    em = 0.0
     for k, ch in enumerate(text, start=1):
-        w += size * _em(ch)
-        if w > max_w:
+        em += _em(ch)
+        if size * em > max_w:  # the same sum as _width's, so the two agree exactly
             break
         if _boundary(text, k):
             best = k
@@ -278,7 +286,7 @@ def _describe(pairs: Iterable[tuple[str, int]]) -> str:
 
 def _heading(title: str, width: int) -> tuple[str, float]:
     """The visible title (two lines at most) and the y below it."""
-    lines = _fit(title, TITLE_FONT, width - 2 * PAD, max_lines=2)
+    lines = _fit(title, TITLE_FONT * BOLD, width - 2 * PAD, max_lines=2)
     markup = _lines(lines, PAD, PAD + TITLE_FONT, TITLE_LINE, title=title,
                     font_size=TITLE_FONT, font_weight="bold")
     return markup, PAD + TITLE_FONT + (len(lines) - 1) * TITLE_LINE + 10
@@ -306,7 +314,9 @@ def bar_chart(rows: Iterable[tuple[str, int]], *, title: str, empty_text: str,
     Each label is drawn above its bar (two lines at most, then ``…``; the full label is
     the ``<title>`` of the text), each count just after the end of its bar. Bar lengths
     are proportional to the counts; a zero count draws a zero-length bar next to a short
-    baseline mark. No rows: a framed ``empty_text`` under the title.
+    baseline mark. A count too long to follow its bar goes inside the bar's end; one wider
+    than about half the chart (13 digits at 240 units) may run past the edge. No rows: a
+    framed ``empty_text`` under the title.
     """
     width = _check_width(width)
     data = [(_label(label), _count(count)) for label, count in rows]
@@ -317,9 +327,13 @@ def bar_chart(rows: Iterable[tuple[str, int]], *, title: str, empty_text: str,
 
     body, y = _heading(title, width)
     top = max(count for _, count in data)
-    value_w = max(_width(str(count), FONT) for _, count in data)
+    value_w = max(_width(str(count), FONT * BOLD) for _, count in data)  # drawn bold
     x0 = PAD + 2  # leaves room for the baseline mark
-    span = width - x0 - PAD - value_w - 8  # the longest bar
+    room = width - x0 - PAD
+    # The longest bar leaves room for its count after it, unless the counts are so long
+    # (or the chart so narrow) that the bars would be stubs: then a count that does not
+    # fit after its bar goes inside the bar's end, in white.
+    span = max(room - value_w - 8, room / 2)
     bar_h = 22
     rows_markup = []
     for label, count in data:
@@ -331,8 +345,15 @@ def bar_chart(rows: Iterable[tuple[str, int]], *, title: str, empty_text: str,
         row += _el("rect", x=float(x0), y=float(y), width=float(length), height=bar_h, fill=BAR)
         row += _el("line", x1=PAD + 1, y1=float(y - 2), x2=PAD + 1, y2=float(y + bar_h + 2),
                    stroke=AXIS, stroke_width=2)
-        row += _el("text", _text(str(count)), x=float(x0 + length + 6),
-                   y=float(y + bar_h / 2 + FONT * 0.36), font_weight="bold")
+        shown = str(count)
+        text_w = _width(shown, FONT * BOLD)
+        baseline = float(y + bar_h / 2 + FONT * 0.36)
+        if length + 6 + text_w > room and length >= text_w + 12:
+            row += _el("text", _text(shown), x=float(x0 + length - 6), y=baseline,
+                       font_weight="bold", text_anchor="end", fill=PAPER)
+        else:
+            row += _el("text", _text(shown), x=float(x0 + length + 6), y=baseline,
+                       font_weight="bold")
         rows_markup.append(_el("g", row))
         y += bar_h + 14
     body += "".join(rows_markup)

@@ -230,6 +230,26 @@ def test_counts_must_be_non_negative_ints(count: object) -> None:
         timeline_chart([("2026-01", count)], title="t", empty_text="-")  # type: ignore[list-item]
 
 
+@pytest.mark.parametrize(("width", "counts"), [
+    (640, [9, 3, 0]), (640, [123456, 99999, 5]), (240, [1000000, 999999, 3]),
+    (320, [10**9, 1, 0]), (1200, [10**8, 10**7]),
+])
+def test_counts_stay_inside_the_chart(width: int, counts: list[int]) -> None:
+    root = parse(bar_chart([(f"r{i}", c) for i, c in enumerate(counts)], title="t",
+                           empty_text="-", width=width))
+    values = [el for el in root.iter(SVG + "text") if el.get("font-weight") == "bold"
+              and (el.text or "").isdigit()]
+    assert [el.text for el in values] == [str(c) for c in counts]
+    for el in values:
+        x = float(el.get("x", "nan"))
+        w = charts._width(el.text or "", charts.FONT * charts.BOLD)
+        if el.get("text-anchor") == "end":  # inside the end of its bar, white on blue
+            assert el.get("fill") == charts.PAPER
+            assert x - w >= charts.PAD
+        else:
+            assert x + w <= width
+
+
 def test_big_numbers_are_drawn_exactly() -> None:
     rows = [("a", 10**30 + 7), ("b", 123456789), ("c", 1)]
     root = parse(bar_chart(rows, title="t", empty_text="-"))
