@@ -52,6 +52,8 @@ PAD = 12
 #: Bold text is about 10% wider than regular text in DejaVu Sans: widths of bold text are
 #: estimated at this much the font size.
 BOLD = 1.1
+#: The least space between two month labels (widths are estimated a little wide already).
+LABEL_GAP = 12
 
 INK = "#111111"  # text: 18.9:1 on white
 BAR = "#1f4e79"  # bars: 8.6:1 on white
@@ -460,7 +462,7 @@ def _month_axis(labels: list[str], left: float, slot: float, base: float, width:
     smallest step at which those labels (estimated widths, kept inside the chart) stand
     ``gap`` apart; then the last label if it fits after them, or instead of the one before
     it (the latest month matters most)."""
-    gap = FONT
+    gap = LABEL_GAP
     fitted = [_fit(label, FONT, width - 2 * PAD)[0] for label in labels]
     widths = [_width(text, FONT) for text in fitted]
     n = len(labels)

@@ -410,7 +410,7 @@ def test_month_labels_never_overlap_and_the_ends_are_labelled(months: int, width
         assert lo >= 0
         assert hi <= width
     for (_, hi), (lo, _) in itertools.pairwise(spans):
-        assert lo >= hi + charts.FONT
+        assert lo >= hi + charts.LABEL_GAP
     # every month keeps its count in a tooltip, drawn or not
     for ym, count in points:
         assert f"{kk(ym)}: {count}" in titles(root)
