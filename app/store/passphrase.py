@@ -124,8 +124,8 @@ def weakness(passphrase: str) -> str | None:
     bits = estimate_bits(text)
     if bits < MIN_BITS:
         return _("This passphrase would be guessed too soon (about %(bits)d bits; %(need)d "
-                 "are needed). Use six random words, such as the suggestion on this page or "
-                 "from 'kuager passphrase suggest'.", bits=int(bits), need=MIN_BITS)
+                 "are needed). Use six random words: the setup page and 'kuager passphrase "
+                 "suggest' offer some.", bits=int(bits), need=MIN_BITS)
     return None
 
 

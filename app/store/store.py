@@ -208,10 +208,12 @@ class Store:
         for hit in hits:
             if hit[2] == 1 or self._opens_database(hit[3]):
                 return hit
-        if hits and keyfile.side_path(self.config.key_file).exists():
+        main_hits = [hit for hit in hits if hit[0] == self.config.key_file]
+        if main_hits and keyfile.side_path(self.config.key_file).exists():
+            # The rekey went through but the new key file was not yet in place.
             raise StoreError(_("a passphrase change was interrupted: unlock with the new "
                                "passphrase"))
-        if hits:
+        if main_hits:
             raise StoreError(
                 _("the database does not match its key file (damaged store?)"))
         return None
