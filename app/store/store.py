@@ -3,10 +3,13 @@
 On disk a store is a folder with
 
 * ``kuager.key``: 256 random bits, wrapped under a key derived from the passphrase by
-  Argon2id (``crypto.keywrap``); the KDF parameters sit beside the wrapped key;
-* ``kuager.db``: the SQLCipher database, opened with the *raw* key, so changing the
-  passphrase only re-wraps 32 bytes and destroying ``kuager.key`` erases everything
-  (crypto-erase): without it no passphrase can ever open the database again;
+  Argon2id (``crypto.keywrap``), in the first of two slots; the second holds the duress
+  slot or a decoy (``keyfile``); the KDF parameters sit beside each wrapped key;
+* ``kuager.db``: the SQLCipher database, opened with the *raw* key; destroying
+  ``kuager.key`` erases everything (crypto-erase): without it no passphrase can ever open
+  the database again. A passphrase change gives the database a fresh key (rekey), so an
+  old copy of the key file opens nothing;
+* ``kuager.lockout``, ``kuager.attempts``: the lockout setting and count (plaintext);
 * ``files/``: attachments, each encrypted under its own key kept in the database;
 * ``spool/``: uploads and imports in transit, encrypted under keys held only in memory.
 
