@@ -127,3 +127,13 @@ def unwrap_key(blob: bytes, passphrase: str) -> bytes:
         raise WrongPassphrase("wrong passphrase (or the key file was altered)") from None
     except MemoryError:
         raise KeyFileError("the key file asks for more memory than this machine has") from None
+
+
+def decoy_blob(profile: KdfProfile = ARGON2ID_V1) -> bytes:
+    """A blob shaped like ``wrap_key``'s under ``profile`` that no passphrase opens.
+
+    Unwrapping it costs the same KDF work as a real one and fails as a wrong passphrase
+    does; its body is random, as a real ciphertext looks (used for an empty key slot).
+    """
+    profile.check()
+    return _header(profile) + os.urandom(_BODY_SIZE)

@@ -10,6 +10,7 @@ exit 2; a failed command leaves the store as it was.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import click
 
 from app.cli.common import UserError, command, data_option, open_store, read_line, read_secret
 from app.messages import cli_gettext as _
-from app.messages import cli_ngettext, set_language
+from app.messages import cli_language, cli_ngettext, set_language
 from app.records import reports
 from app.store import keyring, passphrase
 from app.store import training as training_mode
@@ -33,6 +34,7 @@ from app.store import training as training_mode
 @click.version_option(package_name="kuager")
 def main(data: Path | None, lang: str | None) -> None:
     """Kuager: encrypted incident reports, sealed bundles, coordinator review."""
+    os.umask(0o077)  # every file this process makes is the owner's only (0600, folders 0700)
     set_language(lang)
 
 
@@ -55,12 +57,13 @@ def init(ctx: click.Context, *, data: Path | None, role: str, hybrid: bool,
     store = open_store(ctx, data, unlock=False)
     if store.exists():
         raise UserError(_("a store already exists in %(path)s", path=store.config.data_dir))
+    if sys.stdin.isatty():
+        click.echo(_("A strong passphrase, if you want one: %(words)s",
+                     words=passphrase.suggest(cli_language())), err=True)
     secret = read_secret(_("New passphrase"), confirm=True)
     reason = passphrase.weakness(secret)
     if reason is not None:
-        if sys.stdin.isatty():
-            raise UserError(str(reason))
-        click.echo(_("warning: weak passphrase: %(reason)s", reason=reason), err=True)
+        raise UserError(reason)
     store.create(secret, role)
     conn = store.connect()
     try:
@@ -184,23 +187,30 @@ def wipe(ctx: click.Context, data: Path | None) -> None:
 @command(main, "passwd")
 @click.pass_context
 def passwd(ctx: click.Context, data: Path | None) -> None:
-    """Change the passphrase. Reads: the current passphrase, then the new one."""
+    """Change the passphrase and the store's key. Reads: the current passphrase, then the new one.
+
+    The database is re-encrypted under a fresh key: a copy of the old key file with the
+    old passphrase opens nothing afterwards.
+    """
     store = open_store(ctx, data, unlock=False)
     old = read_secret(_("Current passphrase"))
     new = read_secret(_("New passphrase"), confirm=True)
     reason = passphrase.weakness(new)
     if reason is not None:
-        raise UserError(str(reason))
+        raise UserError(reason)
     store.change_passphrase(old, new)
-    click.echo(_("Passphrase changed."))
+    store.lock()
+    click.echo(_("Passphrase changed; the store has a new key."))
 
 
 def _register_more() -> None:
     from app.cli import exchange as cli_exchange
+    from app.cli import seizure as cli_seizure
     from app.cli import serve as cli_serve
     from app.cli import training as cli_training
 
     cli_exchange.register(main, command, open_store)
+    cli_seizure.register(main, command, open_store)
     cli_serve.register(main, command, open_store)
     cli_training.register(main, command, open_store)
 

@@ -3,10 +3,13 @@
 On disk a store is a folder with
 
 * ``kuager.key``: 256 random bits, wrapped under a key derived from the passphrase by
-  Argon2id (``crypto.keywrap``); the KDF parameters sit beside the wrapped key;
-* ``kuager.db``: the SQLCipher database, opened with the *raw* key, so changing the
-  passphrase only re-wraps 32 bytes and destroying ``kuager.key`` erases everything
-  (crypto-erase): without it no passphrase can ever open the database again;
+  Argon2id (``crypto.keywrap``), in the first of two slots; the second holds the duress
+  slot or a decoy (``keyfile``); the KDF parameters sit beside each wrapped key;
+* ``kuager.db``: the SQLCipher database, opened with the *raw* key; destroying
+  ``kuager.key`` erases everything (crypto-erase): without it no passphrase can ever open
+  the database again. A passphrase change gives the database a fresh key (rekey), so an
+  old copy of the key file opens nothing;
+* ``kuager.lockout``, ``kuager.attempts``: the lockout setting and count (plaintext);
 * ``files/``: attachments, each encrypted under its own key kept in the database;
 * ``spool/``: uploads and imports in transit, encrypted under keys held only in memory.
 
@@ -21,14 +24,14 @@ import secrets
 import shutil
 import threading
 import time
+import unicodedata
 from pathlib import Path
 
 import sqlcipher3
 
 from app.config import Config
 from app.messages import gettext as _
-from app.store import migrations
-from app.store.fsutil import atomic_write_bytes, fsync_dir
+from app.store import keyfile, migrations
 from crypto import keywrap
 from crypto.errors import KeyFileError, WrongPassphrase
 
@@ -94,68 +97,200 @@ class Store:
 
     # -- life cycle ------------------------------------------------------------------
 
-    def create(self, passphrase: str, role: str) -> None:
+    def create(self, passphrase: str, role: str, *, training: bool = False) -> None:
         """Make a new store; refuses to touch a folder that already holds one."""
         if role not in ROLES:
             raise StoreError(f"unknown role {role!r}")
         if self.exists() or self.config.db_file.exists():
             raise StoreExists(_("a store already exists in %(path)s", path=self.config.data_dir))
+        self._check_folder()
         self._make_folders()
         key = bytearray(secrets.token_bytes(32))
         try:
-            conn = self._open(key)
-            try:
-                migrations.upgrade(conn)
-                conn.execute("INSERT INTO meta(key, value) VALUES ('role', ?)", (role,))
-                conn.commit()
-            finally:
-                conn.close()
-            atomic_write_bytes(
-                self.config.key_file, keywrap.wrap_key(bytes(key), passphrase, KDF_PROFILE)
-            )
+            self._new_database(key, role, training)
+            slot = keyfile.Slot(keywrap.wrap_key(bytes(key), passphrase, KDF_PROFILE),
+                                keyfile.seal_note(key, role, training))
+            keyfile.write_private(self.config.key_file, keyfile.serialise(
+                keyfile.KeyFile((slot, keyfile.decoy(KDF_PROFILE)))))
         except BaseException:
             self._remove_new_store()
             raise
+        self.training = training
         self._set_key(key, role)
 
     def unlock(self, passphrase: str) -> None:
-        """Unwrap the key; a wrong passphrase raises ``BadPassphrase`` and is never logged."""
-        if not self.exists():
+        """Unwrap the key; a wrong passphrase raises ``BadPassphrase`` and is never logged.
+
+        The duress passphrase unlocks too, the same way, after replacing the store with an
+        empty one (``_attempt``); the caller cannot tell the difference.
+        """
+        key = self._attempt(passphrase)
+        self._set_key(key, self.role or "")
+        self._apply_retention()
+
+    def check_passphrase(self, passphrase: str) -> bytes:
+        """Confirm the passphrase without changing the store's state; returns the raw key.
+
+        Throttled and counted like ``unlock``: a session that found the store unlocked must
+        not be able to guess the passphrase faster than someone at the unlock page. The
+        duress passphrase acts here as it does at unlock (the store it opens is the empty
+        one from then on).
+        """
+        was_unlocked = self.is_unlocked
+        key = self._attempt(passphrase)
+        if was_unlocked and not self._same_key(key):
+            self._set_key(bytearray(key), self.role or "")  # duress: the new store is open
+        return bytes(key)
+
+    def _attempt(self, passphrase: str) -> bytearray:
+        """Try a passphrase against every slot (always both, in order); count it first.
+
+        Returns the key of the store that is valid afterwards and sets ``role`` and
+        ``training``. With the duress passphrase, the real store is crypto-erased and an
+        empty one of the same role put in its place before returning its key.
+        """
+        if not self.exists() and not keyfile.side_path(self.config.key_file).exists():
             raise StoreMissing(_("no store in %(path)s; create one with 'kuager init'",
                                  path=self.config.data_dir))
+        self._check_folder()
         self._throttle()
+        lockout = keyfile.read_lockout(self.lockout_file)
+        attempts = keyfile.read_attempts(self.attempts_file) + 1
+        if lockout.wipe_after:
+            # Counted before the passphrase is tried: pulling the plug mid-try still counts.
+            keyfile.write_attempts(self.attempts_file, attempts)
+        found = self._unwrap_any(passphrase)
+        if found is None:
+            if lockout.wipe_after and attempts >= lockout.wipe_after:
+                self.wipe()
+            raise self._failed()
+        path, file, index, key = found
+        if index == 1:
+            key = self._replace_with_duress_store(file, key)
+        else:
+            self._finish_rotation(path)
+            self.role, self.training = self._read_role(key)
+        self._failures = 0
+        if lockout.wipe_after or self.attempts_file.exists():
+            keyfile.write_attempts(self.attempts_file, 0)
+        return key
+
+    def _key_files(self) -> list[tuple[Path, keyfile.KeyFile]]:
+        """The key file, and a new one left by an interrupted passphrase change."""
+        found = []
+        for path in (self.config.key_file, keyfile.side_path(self.config.key_file)):
+            try:
+                found.append((path, keyfile.parse(path.read_bytes(), KDF_PROFILE)))
+            except FileNotFoundError:
+                continue
+            except KeyFileError as exc:
+                if path == self.config.key_file and not keyfile.side_path(path).exists():
+                    raise StoreError(_("the key file %(path)s is damaged: %(why)s",
+                                       path=path, why=exc)) from None
+        return found
+
+    def _unwrap_any(
+        self, passphrase: str
+    ) -> tuple[Path, keyfile.KeyFile, int, bytearray] | None:
+        """Unwrap every slot of every key file (constant work); the one that fits, if any.
+
+        A key that unwraps but does not open the database (a passphrase change that
+        stopped before the rekey, or after it) is passed over for one that does.
+        """
+        hits: list[tuple[Path, keyfile.KeyFile, int, bytearray]] = []
+        for path, file in self._key_files():
+            for index, slot in enumerate(file.slots):
+                try:
+                    raw = keywrap.unwrap_key(slot.blob, passphrase)
+                except WrongPassphrase:
+                    continue
+                except KeyFileError as exc:
+                    raise StoreError(_("the key file %(path)s is damaged: %(why)s",
+                                       path=path, why=exc)) from None
+                hits.append((path, file, index, bytearray(raw)))
+        for hit in hits:
+            if hit[2] == 1 or self._opens_database(hit[3]):
+                return hit
+        main_hits = [hit for hit in hits if hit[0] == self.config.key_file]
+        if main_hits and keyfile.side_path(self.config.key_file).exists():
+            # The rekey went through but the new key file was not yet in place.
+            raise StoreError(_("a passphrase change was interrupted: unlock with the new "
+                               "passphrase"))
+        if main_hits:
+            raise StoreError(
+                _("the database does not match its key file (damaged store?)"))
+        return None
+
+    def _opens_database(self, key: bytearray) -> bool:
         try:
-            raw = keywrap.unwrap_key(self.config.key_file.read_bytes(), passphrase)
-        except WrongPassphrase:
-            raise self._failed() from None
-        except KeyFileError as exc:
-            raise StoreError(_("the key file %(path)s is damaged: %(why)s",
-                               path=self.config.key_file, why=exc)) from None
-        key = bytearray(raw)
+            self._open(key).close()
+        except StoreError:
+            return False
+        return True
+
+    def _finish_rotation(self, used: Path) -> None:
+        """After a crash: keep the key file whose key opened the database, drop the other."""
+        side = keyfile.side_path(self.config.key_file)
+        if not side.exists():
+            return
+        if used == side:
+            keyfile.promote(self.config.key_file)
+        else:
+            keyfile.destroy(side)
+
+    def _read_role(self, key: bytearray) -> tuple[str, bool]:
         conn = self._open(key)
         try:
             migrations.upgrade(conn)
             role = conn.execute("SELECT value FROM meta WHERE key = 'role'").fetchone()[0]
             mode = conn.execute("SELECT value FROM meta WHERE key = 'store_mode'").fetchone()
-            self.training = mode is not None and mode[0] == "training"
         finally:
             conn.close()
-        self._failures = 0
-        self._set_key(key, role)
+        return role, mode is not None and mode[0] == "training"
 
-    def check_passphrase(self, passphrase: str) -> bytes:
-        """Confirm the passphrase without changing the store's state; returns the raw key.
+    def _replace_with_duress_store(self, file: keyfile.KeyFile, key: bytearray) -> bytearray:
+        """Crypto-erase the real store; an empty one of the same role takes its place.
 
-        Throttled like ``unlock``: a session that found the store unlocked must not be
-        able to guess the passphrase faster than someone at the unlock page.
+        No KDF runs here: the duress slot already wraps the new store's key under the
+        duress passphrase, so it becomes slot 0 as it is (the unlock costs what any does).
         """
-        self._throttle()
+        note = keyfile.open_note(key, file.slots[1].note)
+        role, training = (note.role, note.training) if note else ("field", False)
+        self._erase()
+        self._make_folders()
         try:
-            raw = keywrap.unwrap_key(self.config.key_file.read_bytes(), passphrase)
-        except WrongPassphrase:
-            raise self._failed() from None
-        self._failures = 0
-        return raw
+            self._new_database(key, role, training)
+            from app.store import keyring  # keyring builds on this module
+
+            conn = self._open(key)
+            try:
+                keyring.initialise(conn, role)
+            finally:
+                conn.close()
+            keyfile.write_private(self.config.key_file, keyfile.serialise(
+                keyfile.KeyFile((file.slots[1], keyfile.decoy(KDF_PROFILE)))))
+        except BaseException:
+            self._remove_new_store()
+            raise
+        self.role, self.training = role, training
+        return key
+
+    def _new_database(self, key: bytearray, role: str, training: bool) -> None:
+        conn = self._open(key)
+        try:
+            migrations.upgrade(conn)
+            conn.execute("INSERT INTO meta(key, value) VALUES ('role', ?)", (role,))
+            if training:
+                conn.execute("INSERT INTO meta(key, value) VALUES ('store_mode', 'training')")
+            conn.commit()
+        finally:
+            conn.close()
+        os.chmod(self.config.db_file, keyfile.FILE_MODE)
+
+    def _same_key(self, key: bytearray) -> bool:
+        with self._lock:
+            return self._key is not None and secrets.compare_digest(bytes(self._key),
+                                                                    bytes(key))
 
     def _failed(self) -> BadPassphrase:
         """Count a wrong passphrase; from the fourth on, each next try waits longer."""
@@ -180,9 +315,115 @@ class Store:
             self.epoch = secrets.token_hex(16)
 
     def change_passphrase(self, old: str, new: str) -> None:
-        """Re-wrap the same key: milliseconds, and the database is not touched."""
-        raw = self.check_passphrase(old)
-        atomic_write_bytes(self.config.key_file, keywrap.wrap_key(raw, new, KDF_PROFILE))
+        """A fresh database key under the new passphrase; the old key file opens nothing.
+
+        1. the new key file (new key under ``new``, the duress slot kept) is written to
+           ``kuager.key.new`` and fsynced;
+        2. ``PRAGMA rekey`` re-encrypts every page of the database under the new key, in
+           one transaction (per-file keys live in the database, so attachments follow);
+        3. the old ``kuager.key`` is overwritten in place and the new one renamed over it.
+
+        A crash before 2 completes leaves the old key in force (the old passphrase opens
+        the store, the side file is dropped); after it, the side file's (the new
+        passphrase opens the store and finishes step 3). ``_unwrap_any`` tells them apart
+        by which key opens the database.
+        """
+        old_key = bytearray(self.check_passphrase(old))
+        role, training = self._read_role(old_key)
+        current = dict(self._key_files())[self.config.key_file]
+        new_key = bytearray(secrets.token_bytes(32))
+        slot = keyfile.Slot(keywrap.wrap_key(bytes(new_key), new, KDF_PROFILE),
+                            keyfile.seal_note(new_key, role, training))
+        side = keyfile.side_path(self.config.key_file)
+        keyfile.write_private(side, keyfile.serialise(current.with_slot(0, slot)))
+        try:
+            self._rekey(old_key, new_key)
+        except BaseException:
+            keyfile.destroy(side)
+            raise
+        keyfile.promote(self.config.key_file)
+        with self._lock:
+            if self._key is not None:
+                for i in range(len(self._key)):
+                    self._key[i] = 0
+                self._key = new_key
+        for i in range(len(old_key)):
+            old_key[i] = 0
+
+    def _rekey(self, old_key: bytearray, new_key: bytearray) -> None:
+        conn = self._open(old_key)
+        try:
+            conn.execute(f"PRAGMA rekey = \"x'{new_key.hex()}'\"")
+        finally:
+            conn.close()
+        if not self._opens_database(new_key):
+            raise StoreError(_("the database could not be given its new key"))
+
+    def set_duress(self, passphrase: str, duress: str) -> None:
+        """Fill slot 1: the duress passphrase will open an empty store of the same role."""
+        key = bytearray(self.check_passphrase(passphrase))
+        try:
+            if unicodedata.normalize("NFC", duress) == unicodedata.normalize("NFC", passphrase):
+                raise StoreError(_("the duress passphrase must differ from the passphrase"))
+            current = dict(self._key_files())[self.config.key_file]
+            try:
+                keywrap.unwrap_key(current.slots[0].blob, duress)
+            except WrongPassphrase:
+                pass
+            else:
+                raise StoreError(_("the duress passphrase must differ from the passphrase"))
+            role, training = self._read_role(key)
+            duress_key = secrets.token_bytes(32)
+            slot = keyfile.Slot(keywrap.wrap_key(duress_key, duress, KDF_PROFILE),
+                                keyfile.seal_note(duress_key, role, training))
+            keyfile.replace(self.config.key_file,
+                            keyfile.serialise(current.with_slot(1, slot)))
+        finally:
+            for i in range(len(key)):
+                key[i] = 0
+
+    def clear_duress(self, passphrase: str) -> None:
+        """Slot 1 back to a decoy."""
+        self.check_passphrase(passphrase)
+        current = dict(self._key_files())[self.config.key_file]
+        keyfile.replace(self.config.key_file, keyfile.serialise(
+            current.with_slot(1, keyfile.decoy(KDF_PROFILE))))
+
+    # -- lockout and retention -------------------------------------------------------
+
+    @property
+    def lockout_file(self) -> Path:
+        return self.config.data_dir / "kuager.lockout"
+
+    @property
+    def attempts_file(self) -> Path:
+        return self.config.data_dir / "kuager.attempts"
+
+    def lockout(self) -> keyfile.Lockout:
+        return keyfile.read_lockout(self.lockout_file)
+
+    def set_lockout(self, wipe_after: int, *, show_remaining: bool = False) -> None:
+        """Erase the store after ``wipe_after`` wrong passphrases in a row (0: never)."""
+        if self._key is None:
+            raise StoreLocked(_("the store is locked"))
+        keyfile.write_lockout(self.lockout_file, keyfile.Lockout(wipe_after, show_remaining))
+        keyfile.write_attempts(self.attempts_file, 0)
+
+    def remaining_attempts(self) -> int | None:
+        """Wrong passphrases left before the erase, if the monitor chose to show them."""
+        lockout = self.lockout()
+        if not lockout.wipe_after or not lockout.show_remaining:
+            return None
+        return max(0, lockout.wipe_after - keyfile.read_attempts(self.attempts_file))
+
+    def _apply_retention(self) -> None:
+        from app.store import retention  # retention reads this module's connections
+
+        conn = self.connect()
+        try:
+            retention.apply(conn, self.config.files_dir)
+        finally:
+            conn.close()
 
     def wipe(self) -> None:
         """Crypto-erase: overwrite and delete the wrapped key, then remove everything else.
@@ -190,16 +431,14 @@ class Store:
         Once the key file is gone the database and files are random bytes to anyone,
         the passphrase's owner included; deleting them afterwards only tidies up.
         """
+        self._erase()
+        for path in (self.lockout_file, self.attempts_file):
+            keyfile.destroy(path)
+
+    def _erase(self) -> None:
         self.lock()
-        key_file = self.config.key_file
-        if key_file.exists():
-            size = max(key_file.stat().st_size, 4096)
-            with open(key_file, "r+b") as fh:
-                fh.write(secrets.token_bytes(size))
-                fh.flush()
-                os.fsync(fh.fileno())
-            key_file.unlink()
-            fsync_dir(key_file.parent)
+        for path in (self.config.key_file, keyfile.side_path(self.config.key_file)):
+            keyfile.destroy(path)
         self._remove_new_store()
 
     # -- connections -----------------------------------------------------------------
@@ -242,6 +481,17 @@ class Store:
     def _make_folders(self) -> None:
         for folder in (self.config.data_dir, self.config.files_dir, self.config.spool_dir):
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(folder, 0o700)  # our own folders; the data folder passed the check
+
+    def _check_folder(self) -> None:
+        """Refuse a data folder that other accounts can read or enter, with the fix."""
+        try:
+            mode = self.config.data_dir.stat().st_mode
+        except FileNotFoundError:
+            return
+        if mode & 0o077:
+            raise StoreError(_("other users can open the data folder %(path)s; make it "
+                               "private with: chmod 700 %(path)s", path=self.config.data_dir))
 
     def _remove_new_store(self) -> None:
         for path in (

@@ -25,9 +25,10 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from app.store import keyring
+from app.store import keyring, passphrase
 from app.store import training as training_mode
 from app.store.store import BadPassphrase, Store, StoreError
 from app.web.db import get_db, get_store
@@ -147,7 +148,16 @@ def setup() -> ResponseReturnValue:
         else:
             _admit_this_session(store)
             return redirect(url_for("desk.index"), 303)
-    return render_template("setup.html", form=form, training=training)
+    lang = _suggestion_language()
+    return render_template("setup.html", form=form, suggestion=passphrase.suggest(lang),
+                           suggestion_bits=int(passphrase.suggestion_bits(lang)),
+                           training=training)
+
+
+def _suggestion_language() -> str:
+    """The page's language if it has a word list, else English."""
+    code = str(get_locale() or "en").split("_")[0]
+    return code if code in passphrase.LANGUAGES else "en"
 
 
 @bp.route("/unlock", methods=["GET", "POST"])
@@ -177,7 +187,9 @@ def unlock() -> ResponseReturnValue:
         else:
             _admit_this_session(store)
             return redirect(_safe_next(request.args.get("next")), 303)
-    return render_template("unlock.html", form=form)
+        if not store.exists():  # erased after too many wrong passphrases (lockout)
+            return redirect(url_for("auth.setup"), 303)
+    return render_template("unlock.html", form=form, remaining=store.remaining_attempts())
 
 
 @bp.route("/lock", methods=["POST"])

@@ -16,6 +16,7 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
+    IntegerField,
     MultipleFileField,
     PasswordField,
     SelectField,
@@ -25,7 +26,14 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.i18n import nfc
@@ -70,7 +78,7 @@ def strong_passphrase(_form: Form, field: PasswordField) -> None:
     """Refuse a weak new passphrase with the reason (judged on the server: no script)."""
     reason = weakness(field.data or "")
     if reason is not None:
-        raise ValidationError(str(reason))
+        raise ValidationError(reason)
 
 
 class VictimForm(Form):
@@ -201,6 +209,39 @@ class ChangePassphraseForm(FlaskForm):
         validators=[DataRequired(), EqualTo("passphrase", _l("The two passphrases differ."))],
     )
     submit = SubmitField(_l("Change passphrase"))
+
+
+class DuressForm(FlaskForm):
+    current = PasswordField(_l("Passphrase"), validators=[DataRequired()])
+    duress = PasswordField(_l("Duress passphrase"), validators=[DataRequired(),
+                                                               strong_passphrase])
+    confirm = PasswordField(
+        _l("Repeat the duress passphrase"),
+        validators=[DataRequired(), EqualTo("duress", _l("The two passphrases differ."))],
+    )
+    submit = SubmitField(_l("Set the duress passphrase"))
+
+
+class DuressClearForm(FlaskForm):
+    current = PasswordField(_l("Passphrase"), validators=[DataRequired()])
+    submit = SubmitField(_l("Remove the duress passphrase"))
+
+
+class LockoutForm(FlaskForm):
+    wipe_after = IntegerField(
+        _l("Erase the store after this many wrong passphrases in a row (empty: never)"),
+        validators=[Optional(), NumberRange(min=1, max=1000)],
+    )
+    show_remaining = BooleanField(_l("Show on the unlock page how many tries are left"))
+    submit = SubmitField(_l("Save lockout"))
+
+
+class RetentionForm(FlaskForm):
+    days = IntegerField(
+        _l("Delete exported reports this many days after their export (empty: keep them)"),
+        validators=[Optional(), NumberRange(min=1, max=36500)],
+    )
+    submit = SubmitField(_l("Save retention"))
 
 
 class WipeForm(FlaskForm):

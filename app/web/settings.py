@@ -1,15 +1,23 @@
-"""Settings: passphrase change, this device's fingerprint, and crypto-erase."""
+"""Settings: passphrase change, duress, lockout, retention, fingerprint, and crypto-erase."""
 
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_wtf import FlaskForm
 
-from app.store import device, keyring
-from app.store.store import BadPassphrase
+from app.store import device, keyring, retention
+from app.store.store import BadPassphrase, StoreError
 from app.web.db import get_db, get_store
-from app.web.forms import ChangePassphraseForm, WipeForm
+from app.web.forms import (
+    ChangePassphraseForm,
+    DuressClearForm,
+    DuressForm,
+    LockoutForm,
+    RetentionForm,
+    WipeForm,
+)
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -17,26 +25,35 @@ bp = Blueprint("settings", __name__, url_prefix="/settings")
 WIPE_WORDS = frozenset({"yes", "иә", "да"})
 
 
-def _page(
-    passphrase_form: ChangePassphraseForm, wipe_form: WipeForm, status: int = 200
-) -> ResponseReturnValue:
+def _page(status: int = 200, **forms: FlaskForm) -> ResponseReturnValue:
+    """The settings page; ``forms`` replaces the empty form of the section that was posted."""
+    store = get_store()
     conn = get_db()
-    role = get_store().role
+    role = store.role
     keys = [(key, keyring.key_fingerprint(key)) for key in keyring.public_keys(conn)]
     fingerprint = device.fingerprint(conn) if role == "field" else ""
+    lockout = store.lockout()
+    lockout_form = forms.get("lockout_form") or LockoutForm(
+        data={"wipe_after": lockout.wipe_after or None, "show_remaining": lockout.show_remaining})
+    retention_form = forms.get("retention_form") or RetentionForm(
+        data={"days": retention.days(conn)})
     return render_template(
         "settings.html",
         role=role,
         fingerprint=fingerprint,
         public_keys=keys,
-        passphrase_form=passphrase_form,
-        wipe_form=wipe_form,
+        passphrase_form=forms.get("passphrase_form") or ChangePassphraseForm(),
+        duress_form=forms.get("duress_form") or DuressForm(),
+        duress_clear_form=forms.get("duress_clear_form") or DuressClearForm(),
+        lockout_form=lockout_form,
+        retention_form=retention_form,
+        wipe_form=forms.get("wipe_form") or WipeForm(),
     ), status
 
 
 @bp.route("/")
 def index() -> ResponseReturnValue:
-    return _page(ChangePassphraseForm(), WipeForm())
+    return _page()
 
 
 @bp.route("/passphrase", methods=["POST"])
@@ -48,9 +65,63 @@ def change_passphrase() -> ResponseReturnValue:
         except BadPassphrase:
             form.current.errors.append(_("Wrong passphrase."))
         else:
-            flash(_("Passphrase changed."), "info")
+            flash(_("Passphrase changed; the store has a new key."), "info")
             return redirect(url_for("settings.index"), 303)
-    return _page(form, WipeForm(), 400)
+    return _page(400, passphrase_form=form)
+
+
+@bp.route("/duress", methods=["POST"])
+def set_duress() -> ResponseReturnValue:
+    form = DuressForm()
+    if form.validate_on_submit():
+        try:
+            get_store().set_duress(form.current.data, form.duress.data)
+        except BadPassphrase:
+            form.current.errors.append(_("Wrong passphrase."))
+        except StoreError:
+            form.duress.errors.append(_("The duress passphrase must differ from the "
+                                        "passphrase."))
+        else:
+            flash(_("Duress passphrase set."), "info")
+            return redirect(url_for("settings.index"), 303)
+    return _page(400, duress_form=form)
+
+
+@bp.route("/duress/clear", methods=["POST"])
+def clear_duress() -> ResponseReturnValue:
+    form = DuressClearForm()
+    if form.validate_on_submit():
+        try:
+            get_store().clear_duress(form.current.data)
+        except BadPassphrase:
+            form.current.errors.append(_("Wrong passphrase."))
+        else:
+            flash(_("Duress passphrase removed."), "info")
+            return redirect(url_for("settings.index"), 303)
+    return _page(400, duress_clear_form=form)
+
+
+@bp.route("/lockout", methods=["POST"])
+def lockout() -> ResponseReturnValue:
+    form = LockoutForm()
+    if form.validate_on_submit():
+        get_store().set_lockout(form.wipe_after.data or 0,
+                                show_remaining=bool(form.show_remaining.data))
+        flash(_("Lockout saved."), "info")
+        return redirect(url_for("settings.index"), 303)
+    return _page(400, lockout_form=form)
+
+
+@bp.route("/retention", methods=["POST"])
+def retention_days() -> ResponseReturnValue:
+    form = RetentionForm()
+    if form.validate_on_submit():
+        conn = get_db()
+        retention.set_days(conn, form.days.data or None)
+        retention.apply(conn, get_store().config.files_dir)
+        flash(_("Retention saved."), "info")
+        return redirect(url_for("settings.index"), 303)
+    return _page(400, retention_form=form)
 
 
 @bp.route("/wipe", methods=["POST"])
@@ -69,4 +140,4 @@ def wipe() -> ResponseReturnValue:
                 store.wipe()
                 flash(_("The store was destroyed. Nothing in it can be recovered."), "info")
                 return redirect(url_for("auth.setup"), 303)
-    return _page(ChangePassphraseForm(), form, 400)
+    return _page(400, wipe_form=form)
