@@ -13,7 +13,7 @@ help:  ## list the targets
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,usb]'
 	touch $(STAMP)
 
 setup: $(STAMP)  ## create the virtualenv and install Kuager with its test tools

@@ -19,6 +19,7 @@ while formatting the PRAGMA; that residue is a known limit (docs/THREAT_MODEL.md
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -489,7 +490,7 @@ class Store:
             mode = self.config.data_dir.stat().st_mode
         except FileNotFoundError:
             return
-        if mode & 0o077:
+        if mode & 0o077 and _keeps_permissions(self.config.data_dir):
             raise StoreError(_("other users can open the data folder %(path)s; make it "
                                "private with: chmod 700 %(path)s", path=self.config.data_dir))
 
@@ -509,3 +510,26 @@ class Store:
         if wait > 0:
             raise BadPassphrase(_("too many wrong passphrases; try again in %(seconds)d s",
                                   seconds=int(wait) + 1))
+
+
+def _keeps_permissions(folder: Path) -> bool:
+    """False where the file system keeps no Unix permissions (FAT32/exFAT sticks, Windows).
+
+    There every file shows the mount's mode whatever ``chmod`` says, so ``chmod 700`` cannot
+    help and refusing would make the USB kit unusable; the store's files are ciphertext.
+    """
+    if os.name == "nt":
+        return False
+    probe = folder / f".perm-{secrets.token_hex(8)}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError:
+        return True  # cannot tell (read-only folder): keep the refusal
+    try:
+        with contextlib.suppress(OSError):
+            os.fchmod(fd, 0o600)
+        return not os.fstat(fd).st_mode & 0o077
+    finally:
+        os.close(fd)
+        probe.unlink(missing_ok=True)
+

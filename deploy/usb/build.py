@@ -122,7 +122,8 @@ def assemble(frozen: Path, kit: Path) -> None:
         readme += "\nMissing from this kit\n---------------------\n" + "".join(
             f"- {note}\n" for note in notes)
     (kit / "README.txt").write_text(readme, encoding="utf-8", newline="\r\n")
-    (kit / "data").mkdir()
+    (kit / "data").mkdir(mode=0o700)
+    (kit / "data").chmod(0o700)  # whatever the umask: a store refuses a folder others read
 
 
 def name_problems(name: str) -> list[str]:
