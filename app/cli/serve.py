@@ -11,12 +11,12 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-import webbrowser
 from pathlib import Path
 from typing import Any
 
 import click
 
+from app.cli.browser import PrivateBrowser
 from app.cli.common import UserError
 from app.messages import cli_gettext as _
 from app.store import meta
@@ -29,6 +29,10 @@ from app.web.server import Listener
 def _echo_url(url: str) -> None:
     click.echo(url)
     sys.stdout.flush()
+
+
+def _warn(message: str) -> None:
+    click.echo(_("warning: %(message)s", message=message), err=True)
 
 
 def _unlock_from_stdin(store: Store) -> None:
@@ -136,12 +140,13 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
         for listener in listeners:
             listener.start()
         idle = start_idle_watch(operator.app)
-        if not no_browser:
-            webbrowser.open(urls[0])
+        browser = None if no_browser else _open_browser(urls[0])
         try:
             tor_died = _wait_for_signal(service)
         finally:
             idle.set()
+            if browser is not None:
+                browser.close()
             for listener in listeners:
                 listener.stop()
             if service is not None:
@@ -150,6 +155,13 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
         if tor_died:
             raise UserError(_("tor stopped, so the onion service is gone; Kuager stopped too "
                               "(see %(log)s)", log=cfg.tor_dir / "notice.log"))
+
+
+def _open_browser(url: str) -> PrivateBrowser:
+    """A throwaway private profile in memory, removed when serve ends (app/cli/browser.py)."""
+    browser = PrivateBrowser(url, _warn)
+    browser.open()
+    return browser
 
 
 def _bind_listeners(store: Store, host: str, port: int, public_port: int | None) -> list[Listener]:

@@ -1,0 +1,228 @@
+"""The laptop and the browser (issue 11): what a seized laptop's browser and disk keep.
+
+The real-browser half is in tests/browser/test_profile.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import stat
+import subprocess
+import sys
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from app.cli import browser
+from tests.conftest import csrf_token, report_form
+from tests.live import PASSPHRASE, child_env, kuager
+
+MARK = "Жаңаөзенмаркер"
+SHM = Path("/dev/shm")  # noqa: S108 (where the launcher must put the profile)
+
+
+class _Page(HTMLParser):
+    """Collects the title, the forms and the text inputs of a page."""
+
+    TEXT_TYPES = frozenset({"text", "search", "email", "password", "url", "tel", "number",
+                            "date", None})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.title = ""
+        self._in_title = False
+        self.forms: list[dict[str, str | None]] = []
+        self.inputs: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "title":
+            self._in_title = True
+        elif tag == "form":
+            self.forms.append(found)
+        elif (tag == "input" and found.get("type") in self.TEXT_TYPES) or tag == "textarea":
+            self.inputs.append(found)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+
+
+def _parse(html: str) -> _Page:
+    page = _Page()
+    page.feed(html)
+    return page
+
+
+def _write_report(client: FlaskClient) -> str:
+    token = csrf_token(client, "/reports/new")
+    data = report_form(title=MARK + " title", place=MARK + " place", contact=MARK)
+    data["victims-0-name"] = MARK + " name"
+    response = client.post("/reports/new", data={**data, "csrf_token": token})
+    assert response.status_code == 303
+    return response.headers["Location"]
+
+
+#: Pages whose forms this branch owns (the list/search form is the workbench's).
+OPERATOR_PAGES = ("/reports/new", "/settings/", "/exchange/export", "/onion")
+
+
+# -- finding 1: titles, autocomplete, addresses -----------------------------------------
+
+
+def test_no_page_title_carries_report_text(client: FlaskClient) -> None:
+    location = _write_report(client)
+    report_id = location.rstrip("/").rsplit("/", 1)[-1]
+    assert re.fullmatch(r"[0-9a-f]{32}", report_id), location  # an opaque id, nothing else
+    for path in (location, f"{location}/edit", "/reports", *OPERATOR_PAGES, "/no-such-page"):
+        response = client.get(path)
+        assert response.status_code == (404 if path == "/no-such-page" else 200), path
+        html = response.get_data(as_text=True)
+        page = _parse(html)
+        assert page.title.strip(), path
+        assert MARK not in page.title, path
+    assert MARK in client.get(location).get_data(as_text=True)  # the page itself shows it
+
+
+
+
+def _check_autocomplete(html: str, where: str) -> None:
+    page = _parse(html)
+    assert page.forms, where
+    for form in page.forms:
+        assert form.get("autocomplete") == "off", (where, form)
+    for field in page.inputs:
+        assert field.get("autocomplete") == "off", (where, field)
+
+
+def test_every_form_and_text_field_has_autocomplete_off(
+        client: FlaskClient, public_client: FlaskClient) -> None:
+    location = _write_report(client)
+    for path in (*OPERATOR_PAGES, f"{location}/edit", location):
+        _check_autocomplete(client.get(path).get_data(as_text=True), path)
+    _check_autocomplete(public_client.get("/").get_data(as_text=True), "public /")
+
+
+def test_locked_pages_have_autocomplete_off_and_generic_titles(
+        client: FlaskClient, field_store) -> None:  # type: ignore[no-untyped-def]
+    field_store.lock()
+    html = client.get("/unlock").get_data(as_text=True)
+    _check_autocomplete(html, "/unlock")
+
+
+# -- finding 1: the private browser -------------------------------------------------------
+
+
+def test_chromium_argv_is_private_and_profile_in_memory(tmp_path: Path) -> None:
+    memory = tmp_path / "shm"
+    memory.mkdir()
+    warnings: list[str] = []
+    plan = browser.plan("http://127.0.0.1:8470/", warnings.append,
+                        environ={}, which=lambda name: f"/usr/bin/{name}"
+                        if name == "chromium" else None, windows=False, memory=[memory])
+    assert plan.kind == "chromium" and warnings == []
+    assert plan.profile is not None and plan.profile.parent == memory
+    assert stat.S_IMODE(plan.profile.stat().st_mode) == 0o700
+    assert plan.argv[0] == "/usr/bin/chromium"
+    assert plan.argv[-1] == "http://127.0.0.1:8470/"
+    for switch in ("--incognito", f"--user-data-dir={plan.profile}", "--no-first-run",
+                   "--disable-sync", "--password-store=basic"):
+        assert switch in plan.argv
+
+
+def test_firefox_argv_is_private_with_a_throwaway_profile(tmp_path: Path) -> None:
+    plan = browser.plan("http://127.0.0.1:1/", [].append, environ={},
+                        which=lambda name: "/usr/bin/firefox" if name == "firefox" else None,
+                        windows=False, memory=[tmp_path])
+    assert plan.kind == "firefox" and plan.profile is not None
+    assert plan.argv == ["/usr/bin/firefox", "--no-remote", "--new-instance", "--profile",
+                         str(plan.profile), "--private-window", "http://127.0.0.1:1/"]
+    prefs = (plan.profile / "user.js").read_text()
+    assert 'user_pref("browser.cache.disk.enable", false);' in prefs
+    assert 'user_pref("browser.formfill.enable", false);' in prefs
+
+
+def test_memory_dirs_are_only_tmpfs(tmp_path: Path) -> None:
+    disk, shm = tmp_path / "disk", tmp_path / "run"
+    disk.mkdir()
+    shm.mkdir()
+    mounts = {str(tmp_path): "ext4", str(shm): "tmpfs", str(SHM): "tmpfs"}
+    found = browser.memory_dirs({"XDG_RUNTIME_DIR": str(shm)}, mounts)
+    assert shm in found
+    assert browser.memory_dirs({"XDG_RUNTIME_DIR": str(disk)}, mounts) == [
+        path for path in found if path != shm]
+
+
+def test_windows_and_no_tmpfs_get_a_warning(tmp_path: Path) -> None:
+    warnings: list[str] = []
+    folder = browser.make_profile_dir(warnings.append, windows=True)
+    try:
+        assert len(warnings) == 1 and "temporary folder" in warnings[0]
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    finally:
+        folder.rmdir()
+
+
+def test_no_private_browser_falls_back_with_a_warning() -> None:
+    warnings: list[str] = []
+    plan = browser.plan("http://127.0.0.1:1/", warnings.append, environ={},
+                        which=lambda _name: None, windows=False, memory=[])
+    assert plan.kind == "default" and plan.profile is None
+    assert len(plan.warnings) == 1 and "default browser" in plan.warnings[0]
+
+
+FAKE_BROWSER = """\
+#!{python}
+import json, sys, time, pathlib
+pathlib.Path({record!r}).write_text(json.dumps(sys.argv))
+profile = [a for a in sys.argv if a.startswith("--user-data-dir=")][0].split("=", 1)[1]
+(pathlib.Path(profile) / "History").write_text("browser data")
+time.sleep(120)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a POSIX shell script stands in")
+def test_serve_starts_the_private_browser_and_removes_its_profile(tmp_path: Path) -> None:
+    data = tmp_path / "f"
+    assert kuager("init", "--role", "field", data=data).returncode == 0
+    record = tmp_path / "argv.json"
+    fake = tmp_path / "bin" / "chromium"
+    fake.parent.mkdir()
+    fake.write_text(FAKE_BROWSER.format(python=sys.executable, record=str(record)))
+    fake.chmod(0o700)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "--data", str(data), "serve", "--port", "0"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=child_env(KUAGER_BROWSER=str(fake)))
+    try:
+        assert proc.stdin and proc.stdout
+        proc.stdin.write(PASSPHRASE + "\n")
+        proc.stdin.close()
+        url = proc.stdout.readline().strip()
+        for _ in range(600):  # bounded wait for the fake browser to start
+            if record.exists() and record.read_text():
+                break
+            time.sleep(0.05)
+        argv = json.loads(record.read_text())
+        assert argv[-1] == url and "--incognito" in argv
+        profile = Path(next(a for a in argv if a.startswith("--user-data-dir=")).split("=", 1)[1])
+        assert (profile / "History").exists()
+        if SHM.is_dir():
+            assert profile.parent == SHM
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        stderr = proc.stderr.read() if proc.stderr else ""
+        for stream in (proc.stdout, proc.stderr):
+            if stream:
+                stream.close()
+    assert not profile.exists(), "the browser profile outlived kuager serve"
+    assert "Traceback" not in stderr
