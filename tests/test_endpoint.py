@@ -226,3 +226,47 @@ def test_serve_starts_the_private_browser_and_removes_its_profile(tmp_path: Path
                 stream.close()
     assert not profile.exists(), "the browser profile outlived kuager serve"
     assert "Traceback" not in stderr
+
+
+# -- quick exit ------------------------------------------------------------------------
+
+
+def _quick_exit_form(html: str) -> str:
+    match = re.search(r'<form[^>]*action="(/leave)"[^>]*>.*?</form>', html, re.S)
+    assert match, "no quick exit on the page"
+    assert "<script" not in match.group(0)
+    return match.group(1)
+
+
+def test_every_operator_page_has_a_quick_exit(client: FlaskClient) -> None:
+    location = _write_report(client)
+    for path in (*OPERATOR_PAGES, "/reports", location, f"{location}/edit"):
+        assert _quick_exit_form(client.get(path).get_data(as_text=True)) == "/leave", path
+
+
+def test_quick_exit_locks_and_leaves_for_an_empty_page(
+        client: FlaskClient, field_store) -> None:  # type: ignore[no-untyped-def]
+    location = _write_report(client)
+    response = client.post("/leave")  # no token needed: a page open for hours still works
+    assert response.status_code == 303 and response.headers["Location"] == "/blank"
+    assert not field_store.is_unlocked
+    blank = client.get("/blank")
+    html = blank.get_data(as_text=True)
+    page = _parse(html)
+    assert blank.status_code == 200 and page.title == "New tab"
+    assert "Kuager" not in html and MARK not in html and "<form" not in html
+    assert blank.headers["Cache-Control"].startswith("no-store")
+    # Going back shows the unlock page, never the report.
+    back = client.get(location)
+    assert back.status_code == 302 and back.headers["Location"].startswith("/unlock")
+
+
+def test_quick_exit_from_another_site_does_not_lock(
+        client: FlaskClient, field_store) -> None:  # type: ignore[no-untyped-def]
+    response = client.post("/leave", headers={"Sec-Fetch-Site": "cross-site"})
+    assert response.status_code == 303 and field_store.is_unlocked
+
+
+def test_quick_exit_in_kazakh_and_russian(client: FlaskClient) -> None:
+    for lang, label in (("kk", "Жылдам шығу"), ("ru", "Быстрый выход")):
+        assert label in client.get(f"/reports/new?lang={lang}").get_data(as_text=True)
