@@ -270,3 +270,57 @@ def test_quick_exit_from_another_site_does_not_lock(
 def test_quick_exit_in_kazakh_and_russian(client: FlaskClient) -> None:
     for lang, label in (("kk", "Жылдам шығу"), ("ru", "Быстрый выход")):
         assert label in client.get(f"/reports/new?lang={lang}").get_data(as_text=True)
+
+
+# -- finding 10: loopback only -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20"])
+def test_serve_refuses_a_host_others_can_reach(tmp_path: Path, host: str) -> None:
+    data = tmp_path / "f"
+    assert kuager("init", "--role", "field", data=data).returncode == 0
+    result = kuager("serve", "--host", host, "--port", "0", "--no-browser", data=data)
+    assert result.returncode == 2
+    assert "--allow-non-loopback" in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""  # nothing served, no URL printed
+
+
+def test_the_named_option_allows_one_address_with_a_warning() -> None:
+    import click
+
+    from app.cli.serve import check_host
+
+    assert check_host("127.0.0.1", allow=False) == []
+    assert check_host("::1", allow=False) == []
+    assert check_host("localhost", allow=False) == []
+    warnings = check_host("192.168.1.20", allow=True)
+    assert len(warnings) == 1 and "192.168.1.20" in warnings[0]
+    with pytest.raises(click.UsageError):
+        check_host("0.0.0.0", allow=True)  # a wildcard: the Host check needs the address
+
+
+def test_a_network_client_claiming_loopback_host_is_refused(client: FlaskClient) -> None:
+    lan = {"REMOTE_ADDR": "192.168.1.7"}
+    assert client.get("/reports", headers={"Host": "127.0.0.1:8470"},
+                      environ_base=lan).status_code == 400
+    assert client.get("/reports", headers={"Host": "localhost"},
+                      environ_base=lan).status_code == 400
+    assert client.get("/reports", headers={"Host": "127.0.0.1:8470"}).status_code == 200
+    mapped = {"REMOTE_ADDR": "::ffff:127.0.0.1"}
+    assert client.get("/reports", headers={"Host": "127.0.0.1:8470"},
+                      environ_base=mapped).status_code == 200
+
+
+def test_with_the_option_a_network_client_must_name_the_served_address(
+        config, field_store) -> None:  # type: ignore[no-untyped-def]
+    from app.web.factory import create_operator_app
+
+    app = create_operator_app(config, field_store, {
+        "TESTING": True, "KUAGER_ALLOW_NON_LOOPBACK": True,
+        "KUAGER_ALLOWED_HOSTS": {"127.0.0.1", "localhost", "192.0.2.10"}})
+    client = app.test_client()
+    lan = {"REMOTE_ADDR": "192.0.2.55"}
+    assert client.get("/reports", headers={"Host": "192.0.2.10:8470"},
+                      environ_base=lan).status_code == 200
+    assert client.get("/reports", headers={"Host": "127.0.0.1:8470"},
+                      environ_base=lan).status_code == 400

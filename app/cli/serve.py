@@ -8,6 +8,7 @@ no onion visitor can reach an operator page even though every Tor request arrive
 
 from __future__ import annotations
 
+import ipaddress
 import signal
 import sys
 import threading
@@ -21,8 +22,9 @@ from app.cli.common import UserError
 from app.messages import cli_gettext as _
 from app.store import meta
 from app.store.store import Store
-from app.web.auth import start_idle_watch
+from app.web.auth import LOOPBACK_HOSTS, start_idle_watch
 from app.web.factory import create_operator_app, create_public_app
+from app.web.security import is_loopback
 from app.web.server import Listener
 
 
@@ -33,6 +35,11 @@ def _echo_url(url: str) -> None:
 
 def _warn(message: str) -> None:
     click.echo(_("warning: %(message)s", message=message), err=True)
+
+
+def _warn_each(messages: list[str]) -> None:
+    for message in messages:
+        _warn(message)
 
 
 def _unlock_from_stdin(store: Store) -> None:
@@ -77,6 +84,12 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
         show_default=True,
         help="Address of the operator pages (keep it on loopback).",
     )
+    @click.option(
+        "--allow-non-loopback",
+        is_flag=True,
+        help="Let --host be an address other machines can reach (they then see every page "
+             "once the store is unlocked).",
+    )
     @click.option("--port", default=8470, show_default=True, type=int)
     @click.option(
         "--public-port",
@@ -98,6 +111,7 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
         *,
         data: Path | None,
         host: str,
+        allow_non_loopback: bool,
         port: int,
         public_port: int | None,
         onion: bool,
@@ -108,6 +122,7 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
 
         Prints every URL it serves, one a line, the operator/review URL first.
         """
+        _warn_each(check_host(host, allow=allow_non_loopback))
         store = open_store(ctx, data, unlock=False)
         _unlock_from_stdin(store)
         cfg = store.config
@@ -117,7 +132,8 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
                                      "store, not a coordinator's"))
         # --onion without --public-port: the public site on a free loopback port.
         public = (public_port or 0) if serving_public else None
-        listeners = _bind_listeners(store, host, port, public)
+        listeners = _bind_listeners(store, host, port, public,
+                                    remote=allow_non_loopback and not is_loopback(host))
         operator = listeners[0]
         service = None
         urls = [listener.url() for listener in listeners]
@@ -164,12 +180,42 @@ def _open_browser(url: str) -> PrivateBrowser:
     return browser
 
 
-def _bind_listeners(store: Store, host: str, port: int, public_port: int | None) -> list[Listener]:
+def check_host(host: str, *, allow: bool) -> list[str]:
+    """Refuse an operator address others can reach unless ``allow``; then warn (finding 10).
+
+    Even allowed, a wildcard (0.0.0.0, ::) is refused: the Host check needs the one
+    address the pages are served on.
+    """
+    if host == "localhost" or is_loopback(host):
+        return []
+    if not allow:
+        raise click.UsageError(_(
+            "--host %(host)s is not a loopback address: anyone on the network could reach the "
+            "operator pages. Use 127.0.0.1, or add --allow-non-loopback if you mean it.",
+            host=host))
+    try:
+        wildcard = ipaddress.ip_address(host.strip("[]")).is_unspecified
+    except ValueError:
+        wildcard = False
+    if wildcard:
+        raise click.UsageError(_(
+            "--host %(host)s listens on every network: name the one address to serve on.",
+            host=host))
+    return [_("the operator pages are served on %(host)s: every machine that reaches this "
+              "address sees every page while the store is unlocked.", host=host)]
+
+
+def _bind_listeners(store: Store, host: str, port: int, public_port: int | None, *,
+                    remote: bool = False) -> list[Listener]:
     """The operator listener, and the public one on loopback when there is a public site."""
     cfg = store.config
     serving_public = public_port is not None
-    operator = Listener(
-        create_operator_app(cfg, store, {"KUAGER_SERVING_PUBLIC": serving_public}), host, port)
+    settings: dict[str, Any] = {"KUAGER_SERVING_PUBLIC": serving_public}
+    if remote:
+        settings["KUAGER_ALLOW_NON_LOOPBACK"] = True
+        name = host.lower().strip("[]")
+        settings["KUAGER_ALLOWED_HOSTS"] = LOOPBACK_HOSTS | {name, f"[{name}]"}
+    operator = Listener(create_operator_app(cfg, store, settings), host, port)
     operator.bind()
     listeners = [operator]
     if serving_public:
