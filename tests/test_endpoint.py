@@ -324,3 +324,81 @@ def test_with_the_option_a_network_client_must_name_the_served_address(
                       environ_base=lan).status_code == 200
     assert client.get("/reports", headers={"Host": "127.0.0.1:8470"},
                       environ_base=lan).status_code == 400
+
+
+# -- finding 12: active attachments --------------------------------------------------------
+
+
+def _report_with(client: FlaskClient, files: list[tuple[bytes, str]]) -> tuple[str, dict[str, str]]:
+    """The report's id and {attachment name: download path}."""
+    import io
+
+    data = report_form()
+    data["csrf_token"] = csrf_token(client, "/reports/new")
+    data["attachments"] = [(io.BytesIO(content), name) for content, name in files]
+    response = client.post("/reports/new", data=data, content_type="multipart/form-data")
+    assert response.status_code == 303
+    location = response.headers["Location"]
+    page = client.get(location).get_data(as_text=True)
+    links = dict((name, path) for path, name in re.findall(
+        r'<a href="(/reports/[0-9a-f]+/attachments/[0-9a-f]+)">([^<]+)</a>', page))
+    return location, links
+
+
+ACTIVE = [(b"<script>alert(1)</script>", "page.html"),
+          (b"<svg onload=alert(1)></svg>", "Сурет.SVG"),
+          (b"MZ\x90\x00", "шарт.pdf.exe"),
+          (b"MZ\x90\x00", "evil.exe."),
+          (b"Sub AutoOpen()", "протокол.docm"),
+          (b"[InternetShortcut]", "link.lnk")]
+
+
+@pytest.mark.parametrize(("content", "name"), ACTIVE)
+def test_active_attachment_warns_before_download(
+        client: FlaskClient, content: bytes, name: str) -> None:
+    _location, links = _report_with(client, [(content, name)])
+    (stored_name, path), = links.items()
+    warning = client.get(path)
+    html = warning.get_data(as_text=True)
+    assert warning.status_code == 200 and warning.mimetype == "text/html"
+    assert "Content-Disposition" not in warning.headers
+    assert "not connected to the Internet" in html and "<script" not in html
+    assert content.decode(errors="replace") not in html
+    _check_autocomplete(html, path)
+    assert client.post(path).status_code == 400  # the button carries a CSRF token
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert token
+    download = client.post(path, data={"csrf_token": token.group(1)})
+    assert download.status_code == 200 and download.data == content
+    assert download.mimetype == "application/octet-stream"
+    disposition = download.headers["Content-Disposition"]
+    assert disposition.startswith('attachment; filename="attachment"; ')
+    from urllib.parse import unquote
+
+    assert unquote(disposition.split("''", 1)[1]) == stored_name  # the name, unchanged
+
+
+def test_ordinary_attachment_downloads_at_once_and_no_extension_is_guessed(
+        client: FlaskClient) -> None:
+    _location, links = _report_with(client, [(b"%PDF-1.4", "акт.pdf"),
+                                             (b"<html>", "README")])
+    for name, path in links.items():
+        response = client.get(path)
+        assert response.status_code == 200, name
+        assert response.mimetype == "application/octet-stream"
+        disposition = response.headers["Content-Disposition"]
+        assert disposition.startswith("attachment;")
+        assert 'filename="attachment";' in disposition  # no extension for the fallback
+        if name == "README":
+            assert disposition.endswith("''README")
+
+
+def test_active_extension_list() -> None:
+    from app.records.attachments import is_active
+
+    for name in ("a.HTML", "b.htm", "c.svg", "d.js", "e.hta", "f.bat", "g.cmd", "h.scr",
+                 "i.lnk", "j.docm", "k.xlsm", "l.exe", "m.exe. ", "фото.jpg.exe"):
+        assert is_active(name), name
+    for name in ("фото.jpg", "акт.pdf", "видео.mp4", "notes.txt", "README", "exe"):
+        assert not is_active(name), name
+    assert is_active("picture", "image/svg+xml")
