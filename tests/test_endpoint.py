@@ -275,7 +275,7 @@ def test_quick_exit_in_kazakh_and_russian(client: FlaskClient) -> None:
 # -- finding 10: loopback only -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20"])
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20"])  # noqa: S104 (refused)
 def test_serve_refuses_a_host_others_can_reach(tmp_path: Path, host: str) -> None:
     data = tmp_path / "f"
     assert kuager("init", "--role", "field", data=data).returncode == 0
@@ -296,7 +296,7 @@ def test_the_named_option_allows_one_address_with_a_warning() -> None:
     warnings = check_host("192.168.1.20", allow=True)
     assert len(warnings) == 1 and "192.168.1.20" in warnings[0]
     with pytest.raises(click.UsageError):
-        check_host("0.0.0.0", allow=True)  # a wildcard: the Host check needs the address
+        check_host("0.0.0.0", allow=True)  # noqa: S104 (a wildcard: refused)
 
 
 def test_a_network_client_claiming_loopback_host_is_refused(client: FlaskClient) -> None:

@@ -45,7 +45,16 @@ def _pixel_limit() -> int:
 
 #: Extensions of files that run code or script when opened (finding 12). Downloading one
 #: takes a warning page first; the name is never changed nor an extension guessed.
-ACTIVE_EXTENSIONS = frozenset(["html", "htm", "xhtml", "xht", "shtml", "mht", "mhtml", "svg", "svgz", "xml", "xsl", "xslt", "hta", "js", "mjs", "jse", "vbs", "vbe", "wsf", "wsh", "ws", "exe", "com", "scr", "pif", "bat", "cmd", "ps1", "psm1", "psd1", "msi", "msp", "mst", "msc", "cpl", "dll", "sys", "ocx", "jar", "class", "lnk", "url", "website", "reg", "inf", "scf", "library-ms", "settingcontent-ms", "application", "appref-ms", "gadget", "chm", "docm", "dotm", "xlsm", "xltm", "xlam", "xll", "pptm", "potm", "ppam", "ppsm", "sldm", "one", "iso", "img", "vhd", "vhdx", "apk", "dmg", "pkg", "app", "sh", "bash", "zsh", "command", "desktop", "run", "appimage", "deb", "rpm", "py", "pyw", "pl", "rb", "php", "swf"])
+ACTIVE_EXTENSIONS = frozenset({
+    "html", "htm", "xhtml", "xht", "shtml", "mht", "mhtml", "svg", "svgz", "xml", "xsl",
+    "xslt", "hta", "js", "mjs", "jse", "vbs", "vbe", "wsf", "wsh", "ws", "exe", "com",
+    "scr", "pif", "bat", "cmd", "ps1", "psm1", "psd1", "msi", "msp", "mst", "msc", "cpl",
+    "dll", "sys", "ocx", "jar", "class", "lnk", "url", "website", "reg", "inf", "scf",
+    "library-ms", "settingcontent-ms", "application", "appref-ms", "gadget", "chm", "docm",
+    "dotm", "xlsm", "xltm", "xlam", "xll", "pptm", "potm", "ppam", "ppsm", "sldm", "one",
+    "iso", "img", "vhd", "vhdx", "apk", "dmg", "pkg", "app", "sh", "bash", "zsh", "command",
+    "desktop", "run", "appimage", "deb", "rpm", "py", "pyw", "pl", "rb", "php", "swf",
+})
 ACTIVE_MEDIA_TYPES = frozenset({"text/html", "application/xhtml+xml", "image/svg+xml",
                                 "application/javascript", "text/javascript",
                                 "application/x-msdownload", "application/hta"})
