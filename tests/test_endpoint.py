@@ -402,3 +402,125 @@ def test_active_extension_list() -> None:
     for name in ("фото.jpg", "акт.pdf", "видео.mp4", "notes.txt", "README", "exe"):
         assert not is_active(name), name
     assert is_active("picture", "image/svg+xml")
+
+
+# -- finding 4: image decoding is bounded ---------------------------------------------------
+
+
+def _huge_png(width: int, height: int) -> bytes:
+    """An RGBA PNG of zeros, built row by row: a few hundred KB claiming width × height."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+
+    compressor = zlib.compressobj(9)
+    row = b"\x00" * (1 + width * 4)
+    parts = [compressor.compress(row) for _ in range(height)]
+    idat = b"".join(parts) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat)
+            + chunk(b"IEND", b""))
+
+
+#: 6300 × 6300 = 39.69 Mpixel: the reviewer's image (under the old 40 Mpixel public limit).
+REVIEW_PNG = (6300, 6300)
+
+
+def _rss_now() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+@pytest.fixture(scope="module")
+def review_png() -> bytes:
+    png = _huge_png(*REVIEW_PNG)
+    assert len(png) < 400_000
+    return png
+
+
+def test_public_image_over_24_mpixel_is_kept_as_sent_without_decoding(
+        public_client: FlaskClient, field_store, review_png: bytes) -> None:  # type: ignore[no-untyped-def]
+    from app.records import attachments
+
+    data = report_form(attachments=[(__import__("io").BytesIO(review_png), "big.png")])
+    data["csrf_token"] = csrf_token(public_client, "/")
+    data["save"] = "1"
+    assert public_client.post("/", data=data, content_type="multipart/form-data").status_code == 303
+    conn = field_store.connect()
+    row = conn.execute("SELECT metadata_removed, size FROM attachments").fetchone()
+    conn.close()
+    assert row["metadata_removed"] == 0 and row["size"] == len(review_png)
+    # Refused from its header: the worker never held the pixels (39.7 M × 4 = 159 MB).
+    peak = attachments.worker_stats["peak_rss"]
+    if sys.platform.startswith("linux"):
+        assert peak is not None and peak < 100 * 1024 * 1024, peak
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_decoding_a_large_image_costs_the_worker_not_the_server(
+        client: FlaskClient, field_store, review_png: bytes) -> None:  # type: ignore[no-untyped-def]
+    """The operator side still cleans 39.7 Mpixel: in the worker, within its limit."""
+    from app.records import attachments, image_worker
+
+    before = _rss_now()
+    data = report_form(attachments=[(__import__("io").BytesIO(review_png), "big.png")])
+    data["csrf_token"] = csrf_token(client, "/reports/new")
+    data["save"] = "1"
+    assert client.post("/reports/new", data=data,
+                       content_type="multipart/form-data").status_code == 303
+    conn = field_store.connect()
+    row = conn.execute("SELECT metadata_removed FROM attachments").fetchone()
+    conn.close()
+    assert row["metadata_removed"] == 1  # it was cleaned
+    cost = image_worker.decoded_bytes(*REVIEW_PNG, 4)
+    peak = attachments.worker_stats["peak_rss"]
+    assert peak is not None
+    assert cost < peak <= image_worker.BASE_ADDRESS_SPACE + image_worker.PIXEL_COPIES * cost
+    # The server process itself never held the pixels.
+    assert _rss_now() - before < 64 * 1024 * 1024
+    print(f"\n39.7 Mpixel PNG ({len(review_png)} bytes): worker peak RSS {peak / 2**20:.0f} MiB, "
+          f"server grew {(_rss_now() - before) / 2**20:.0f} MiB")
+
+
+def test_worker_address_space_limit_contains_the_decoder() -> None:
+    """A decode that needs more than the limit dies in the worker, not in the server."""
+    from app.records import attachments
+
+    png = _huge_png(3000, 3000)  # 9 Mpixel: 36 MB decoded
+    output, status = attachments.run_worker(png, "PNG", 120_000_000, 8_000_000)
+    assert status == 2 and output == b""  # over the byte budget: refused from the header
+    output, status = attachments.run_worker(png, "PNG", 120_000_000, 120_000_000 * 4)
+    assert status == 0 and output.startswith(b"\x89PNG")
+
+
+def test_at_most_one_image_is_decoded_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from app.records import attachments
+
+    running, most = [0], [0]
+    guard = threading.Lock()
+    release = threading.Event()
+
+    def fake_worker(data: bytes, fmt: str, max_pixels: int, max_bytes: int):  # type: ignore[no-untyped-def]
+        with guard:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        release.wait(0.2)
+        with guard:
+            running[0] -= 1
+        return b"\x89PNG", 0
+
+    monkeypatch.setattr(attachments, "run_worker", fake_worker)
+    threads = [threading.Thread(target=attachments.clean_image, args=(b"x", "PNG"))
+               for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert most[0] == attachments.CLEAN_CONCURRENCY == 1
