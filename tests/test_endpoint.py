@@ -524,3 +524,44 @@ def test_at_most_one_image_is_decoded_at_a_time(monkeypatch: pytest.MonkeyPatch)
     for thread in threads:
         thread.join(timeout=30)
     assert most[0] == attachments.CLEAN_CONCURRENCY == 1
+
+
+# -- finding 6: deeply nested JSON in a signed bundle ----------------------------------------
+
+
+def test_deeply_nested_json_is_one_error_line_and_other_bundles_import(
+        tmp_path: Path) -> None:
+    from tests.test_hostile_input import _bundle, _document
+
+    data = tmp_path / "c"
+    init = kuager("init", "--role", "coordinator", data=data)
+    assert init.returncode == 0
+    from crypto import keys
+
+    recipient = keys.parse_recipient(init.stdout.strip().splitlines()[-1])
+    deep, good = tmp_path / "deep.age", tmp_path / "good.age"
+    nested = b'{"report": ' + b"[" * 200_000 + b"]" * 200_000 + b"}"
+    _bundle(deep, recipient, {"report-" + "b" * 32 + ".json": nested})
+    _bundle(good, recipient, {"report-" + "a" * 32 + ".json": _document("Жақсы хабарлама")})
+    result = kuager("import", str(deep), str(good), data=data)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "RecursionError" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: {deep}: a report in the bundle is malformed (nested too deeply)"]
+    listed = kuager("reports", "list", "--json", data=data)
+    titles = [json.loads(line)["title"] for line in listed.stdout.splitlines()]
+    assert titles == ["Жақсы хабарлама"]
+
+
+def test_json_depth_ignores_brackets_in_strings() -> None:
+    from app.exchange import schema
+
+    assert schema.json_depth(b'{"a": [1, {"b": "[[[[\\" ]]"}]}') == 3
+    assert schema.json_depth(b"[" * 33 + b"]" * 33) == 33
+    with pytest.raises(schema.ImportRefused):
+        schema.loads(b"[" * 33 + b"]" * 33)
+    value = schema.loads(b"[" * 32 + b"]" * 32)
+    for _ in range(31):
+        assert isinstance(value, list) and len(value) == 1
+        value = value[0]
+    assert value == []
