@@ -27,6 +27,36 @@ from app.web.factory import create_operator_app, create_public_app
 from app.web.security import is_loopback
 from app.web.server import Listener
 
+#: prctl(2) option: whether the process may be dumped or attached to (/proc/PID/mem, ptrace).
+PR_SET_DUMPABLE = 4
+
+
+def harden_process() -> dict[str, bool]:
+    """No core file, no dump, no same-user debugger (finding 2); what succeeded.
+
+    RLIMIT_CORE=0 keeps a crash from writing memory (keys, reports) to disk;
+    PR_SET_DUMPABLE=0 (Linux) also makes ``/proc/PID/mem`` and ptrace root-only, so another
+    program of the same user cannot read the unlocked store's key out of memory. Windows
+    and macOS: the core limit where there is one, nothing else.
+    """
+    done = {"core": False, "dumpable": False}
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        done["core"] = True
+    except (ImportError, ValueError, OSError):
+        pass
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            done["dumpable"] = libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            pass
+    return done
+
 
 def _echo_url(url: str) -> None:
     click.echo(url)
@@ -123,6 +153,7 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
         Prints every URL it serves, one a line, the operator/review URL first.
         """
         _warn_each(check_host(host, allow=allow_non_loopback))
+        harden_process()
         store = open_store(ctx, data, unlock=False)
         _unlock_from_stdin(store)
         cfg = store.config

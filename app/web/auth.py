@@ -181,5 +181,8 @@ def lock() -> ResponseReturnValue:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     get_store().lock()
-    flash(_("Locked. Every key has been dropped from memory."), "info")
+    # Say only what is true (finding 2): the key is gone, other copies may not be.
+    flash(_("Locked. The store's key has been erased from memory. Copies of report text or "
+            "of the passphrase may remain in this program's memory until you close Kuager."),
+          "info")
     return redirect(url_for("auth.unlock"), 303)
