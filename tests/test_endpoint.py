@@ -672,3 +672,66 @@ def test_serve_hardening_reports_what_it_did() -> None:
         core = next(line for line in done["limits"].splitlines()
                     if line.startswith("Max core file size"))
         assert core.split()[4:6] == ["0", "0"], core
+
+
+# -- finding 11: dependencies locked with hashes --------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _lock_entries(path: Path) -> dict[str, tuple[str, list[str]]]:
+    """{name: (version, [hashes])} of a pip-compile --generate-hashes file."""
+    entries: dict[str, tuple[str, list[str]]] = {}
+    current = None
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        requirement = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)", raw)
+        if requirement:
+            current = _normalise(requirement.group(1))
+            entries[current] = (requirement.group(2), [])
+        elif line.startswith("--hash=sha256:"):
+            assert current, f"{path.name}: a hash before any requirement"
+            digest = line.removeprefix("--hash=sha256:").rstrip(" \\")
+            assert re.fullmatch(r"[0-9a-f]{64}", digest), line
+            entries[current][1].append(digest)
+        else:
+            raise AssertionError(f"{path.name}: unexpected line {raw!r}")
+    return entries
+
+
+def test_lock_files_cover_pyproject_and_every_entry_has_a_hash() -> None:
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = [Requirement(r) for r in project["dependencies"]]
+    test_extra = [Requirement(r) for r in project["optional-dependencies"]["test"]]
+    for lock, wanted in (("requirements.lock", runtime),
+                         ("requirements-test.lock", runtime + test_extra)):
+        entries = _lock_entries(ROOT / lock)
+        assert entries, lock
+        for name, (version, hashes) in entries.items():
+            assert hashes, f"{lock}: {name}=={version} has no hash"
+        for requirement in wanted:
+            name = _normalise(requirement.name)
+            assert name in entries, f"{lock} lacks {name}"
+            assert requirement.specifier.contains(entries[name][0], prereleases=True), (
+                f"{lock}: {name}=={entries[name][0]} outside pyproject's {requirement.specifier}")
+    runtime_lock = _lock_entries(ROOT / "requirements.lock")
+    test_lock = _lock_entries(ROOT / "requirements-test.lock")
+    for name, (version, _hashes) in runtime_lock.items():
+        assert test_lock.get(name, (version,))[0] == version, name  # the same pins
+
+
+def test_make_setup_installs_with_require_hashes() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    assert "--require-hashes -r requirements-test.lock" in makefile
+    assert "--no-deps -e ." in makefile
+    assert "-e '.[test]'" not in makefile  # not resolving unpinned versions any more
