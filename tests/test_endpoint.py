@@ -448,6 +448,7 @@ def test_public_image_over_24_mpixel_is_kept_as_sent_without_decoding(
         public_client: FlaskClient, field_store, review_png: bytes) -> None:  # type: ignore[no-untyped-def]
     from app.records import attachments
 
+    attachments.worker_stats["peak_rss"] = None
     data = report_form(attachments=[(__import__("io").BytesIO(review_png), "big.png")])
     data["csrf_token"] = csrf_token(public_client, "/")
     data["save"] = "1"
@@ -468,6 +469,7 @@ def test_decoding_a_large_image_costs_the_worker_not_the_server(
     """The operator side still cleans 39.7 Mpixel: in the worker, within its limit."""
     from app.records import attachments, image_worker
 
+    attachments.worker_stats["peak_rss"] = None
     before = _rss_now()
     data = report_form(attachments=[(__import__("io").BytesIO(review_png), "big.png")])
     data["csrf_token"] = csrf_token(client, "/reports/new")

@@ -80,7 +80,19 @@ def clean(data: bytes, fmt: str, max_pixels: int, max_bytes: int) -> bytes:
 
 
 def _report_peak() -> None:
-    """``peak_rss=BYTES`` on standard error (the resident memory this worker ever used)."""
+    """``peak_rss=BYTES`` on standard error (the resident memory this worker ever used).
+
+    Linux: ``VmHWM`` of this program's own memory; ``ru_maxrss`` would also count the
+    server's memory at the moment it started the worker (kept across fork and exec).
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    sys.stderr.write(f"peak_rss={int(line.split()[1]) * 1024}\n")
+                    return
+    except OSError:
+        pass
     try:
         import resource
     except ImportError:
