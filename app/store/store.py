@@ -13,8 +13,10 @@ On disk a store is a folder with
 * ``files/``: attachments, each encrypted under its own key kept in the database;
 * ``spool/``: uploads and imports in transit, encrypted under keys held only in memory.
 
-The key lives in a ``bytearray`` that ``lock()`` overwrites. Python may have copied it
-while formatting the PRAGMA; that residue is a known limit (docs/THREAT_MODEL.md).
+The key lives in a ``bytearray`` that ``lock()`` overwrites; it reaches SQLCipher through
+``sqlite3_key`` from another bytearray, wiped at once, never as a PRAGMA string. Copies
+of the passphrase and of report text that Python made while serving pages may remain in
+the process until it ends (docs/THREAT_MODEL.md).
 """
 
 from __future__ import annotations
@@ -47,6 +49,20 @@ ROLES = ("field", "coordinator")
 #: person at the keyboard trying the names of their children.
 _FREE_ATTEMPTS = 3
 _MAX_DELAY = 60.0
+
+
+_HEX = b"0123456789abcdef"
+
+
+def _raw_key_literal(key: bytearray) -> bytearray:
+    """``x'<64 hex digits>'`` (SQLCipher's raw-key form) in a bytearray the caller wipes."""
+    literal = bytearray(len(key) * 2 + 3)
+    literal[0:2] = b"x'"
+    for i, byte in enumerate(key):
+        literal[2 + 2 * i] = _HEX[byte >> 4]
+        literal[3 + 2 * i] = _HEX[byte & 15]
+    literal[-1] = ord("'")
+    return literal
 
 
 class StoreError(Exception):
@@ -455,7 +471,13 @@ class Store:
         conn = sqlcipher3.connect(str(self.config.db_file), timeout=30, check_same_thread=False)
         # Wrong-key noise on stderr would be the only trace a guess leaves: silence it.
         conn.execute("PRAGMA cipher_log_level = NONE")
-        conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+        # The raw key goes to sqlite3_key as the literal x'<hex>' built in a bytearray and
+        # overwritten at once: no Python string of the key (a PRAGMA text) is ever made.
+        literal = _raw_key_literal(key)
+        try:
+            conn.set_key(literal)
+        finally:
+            literal[:] = bytes(len(literal))
         # 8 KiB pages: SQLCipher reserves 80 bytes a page; must be set on every open.
         conn.execute("PRAGMA cipher_page_size = 8192")
         # Sorts and temporary tables in memory, never in a temporary file.

@@ -36,7 +36,9 @@ from app.web.forms import ConfirmForm, PassphraseForm, SetupForm
 
 bp = Blueprint("auth", __name__)
 
-OPEN_ENDPOINTS = frozenset({"auth.setup", "auth.unlock", "static"})
+#: leave.*: quick exit must work from a page whose store locked itself meanwhile.
+OPEN_ENDPOINTS = frozenset({"auth.setup", "auth.unlock", "static",
+                            "leave.leave", "leave.blank"})
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 
 
@@ -60,13 +62,13 @@ def _gate() -> ResponseReturnValue | None:
         return None
     if not store.exists():
         return redirect(url_for("auth.setup"))
-    if not store.is_unlocked or not _session_admitted(store):
+    if not store.is_unlocked or not session_admitted(store):
         return redirect(url_for("auth.unlock", next=request.full_path))
     current_app.extensions["kuager.last_activity"] = time.monotonic()
     return None
 
 
-def _session_admitted(store: Store) -> bool:
+def session_admitted(store: Store) -> bool:
     """A store unlocked in a browser admits only browser sessions that gave the passphrase.
 
     Another account on the same machine can reach 127.0.0.1 too; it must not inherit the
@@ -197,5 +199,8 @@ def lock() -> ResponseReturnValue:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     get_store().lock()
-    flash(_("Locked. Every key has been dropped from memory."), "info")
+    # Say only what is true (finding 2): the key is gone, other copies may not be.
+    flash(_("Locked. The store's key has been erased from memory. Copies of report text or "
+            "of the passphrase may remain in this program's memory until you close Kuager."),
+          "info")
     return redirect(url_for("auth.unlock"), 303)
