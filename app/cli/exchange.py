@@ -37,6 +37,8 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
             result = bundles.export_bundle(store, out, purge=purge, progress=Progress.for_stderr())
         finally:
             store.lock()
+        for notice in result.notices:
+            click.echo(_("note: %(what)s", what=notice), err=True)
         click.echo(
             cli_ngettext(
                 "%(num)d report sealed into %(path)s (bundle %(seq)s)",

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from app.exchange.progress import Progress
 from app.messages import gettext as _
 from app.records import attachments, custody, reports
 from app.store import device, keyring, meta, training
-from app.store.fsutil import file_chunks, file_sha256, fsync_dir, random_name
+from app.store.fsutil import fault_point, file_chunks, file_sha256, fsync_dir, random_name
 from app.store.store import Store, StoreError
 from app.timeutil import utc_now
 from crypto.bundle import BundleEntry, seal_bundle
@@ -41,6 +42,8 @@ class ExportResult:
     sequence: int
     report_count: int
     path: Path
+    #: What interrupted earlier exports left behind (shown once, then forgotten).
+    notices: list[str] = field(default_factory=list)
 
 
 def _json_entry(name: str, value: Any) -> BundleEntry:
@@ -212,12 +215,82 @@ def _rename_without_overwriting(tmp: Path, out: Path) -> None:
 
 def next_sequence(conn: sqlcipher3.Connection) -> int:
     """The sequence number the next export will carry."""
-    return int(meta.get(conn, "export_sequence", "0") or "0") + 1
+    return int(meta.get(conn, _COUNTER, "0") or "0") + 1
 
 
 def default_name(conn: sqlcipher3.Connection) -> str:
     """``bundle-<device>-<sequence>.age``: unique across the devices sharing a stick."""
     return f"bundle-{device.device_id(conn)[:8]}-{next_sequence(conn):05d}.age"
+
+
+#: The persistent counter of bundle sequence numbers (``meta``).
+_COUNTER = "export_sequence"
+#: Sequence numbers reserved by exports not yet recorded: ``[{"sequence": n, "path": p}]``.
+_PENDING = "export_pending"
+
+
+def _set_meta(conn: sqlcipher3.Connection, key: str, value: str) -> None:
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
+def _pending(conn: sqlcipher3.Connection) -> list[dict[str, Any]]:
+    return list(meta.get_json(conn, _PENDING, []) or [])
+
+
+def _reserve_sequence(conn: sqlcipher3.Connection, out: Path) -> int:
+    """Take the next sequence number and commit it *before* anything is written.
+
+    A crash between publishing the file and recording the export then costs a gap in the
+    sequence (which the coordinator sees and the monitor can explain), never a second,
+    different bundle under the same number (which the coordinator refuses as a replay).
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        sequence = meta.next_counter(conn, _COUNTER)
+        pending = _pending(conn) + [{"sequence": sequence, "path": str(out)}]
+        _set_meta(conn, _PENDING, json.dumps(pending))
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    return sequence
+
+
+def _give_back(conn: sqlcipher3.Connection, sequence: int) -> None:
+    """Nothing was published under ``sequence``: return the number if it is still the last."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if int(meta.get(conn, _COUNTER, "0") or "0") == sequence:
+            _set_meta(conn, _COUNTER, str(sequence - 1))
+        pending = [p for p in _pending(conn) if p["sequence"] != sequence]
+        _set_meta(conn, _PENDING, json.dumps(pending))
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+
+
+def interrupted_notices(conn: sqlcipher3.Connection, but: int = 0) -> list[str]:
+    """What earlier exports that were killed before recording their bundle left behind."""
+    lines = []
+    for item in _pending(conn):
+        if item["sequence"] == but:
+            continue
+        path = Path(item["path"])
+        if path.is_file():
+            lines.append(_(
+                "an interrupted export wrote bundle %(seq)s to %(path)s without recording "
+                "it: that file is a valid bundle and can be imported; its reports are "
+                "sealed again into this export", seq=item["sequence"], path=path))
+        else:
+            lines.append(_(
+                "an interrupted export never wrote bundle %(seq)s: the coordinator will see "
+                "that number missing; nothing of it was lost", seq=item["sequence"]))
+    return lines
 
 
 def export_bundle(
@@ -227,16 +300,21 @@ def export_bundle(
     progress = progress or Progress(None)
     cfg = store.config
     conn = store.connect()
+    published = False
+    sequence = 0
     try:
         key = device.key(conn)  # made at init; made (and committed) here for older stores
-        # Hold the write lock from the first read to the commit: an edit saved while a long
-        # export runs waits, instead of being marked exported (or purged) unsent.
-        conn.execute("BEGIN IMMEDIATE")
         recipients = keyring.recipients_of(conn)
         if not recipients:
             raise StoreError(
                 _("no recipients: add a coordinator's key with 'kuager recipients add age1...'")
             )
+        sequence = _reserve_sequence(conn, out)
+        fault_point("export-reserved")
+        # Hold the write lock from the first read to the commit: an edit saved while a long
+        # export runs waits, instead of being marked exported (or purged) unsent.
+        conn.execute("BEGIN IMMEDIATE")
+        notices = interrupted_notices(conn, but=sequence)
         rows = conn.execute(
             "SELECT * FROM reports WHERE exported_in IS NULL ORDER BY created_at"
         ).fetchall()
@@ -244,7 +322,6 @@ def export_bundle(
         inbox_entries, inbox_ids = _inbox_entries(conn, cfg)
         entries += inbox_entries
         progress.start(sum(e.size for e in entries))
-        sequence = meta.next_counter(conn, "export_sequence")
         bundle_meta = {
             "kind": BUNDLE_KIND,
             "store": training.mode(conn),
@@ -256,14 +333,19 @@ def export_bundle(
             lambda fh: seal_bundle(fh, recipients, key, sequence, entries, bundle_meta),
             progress,
         )
+        published = True
+        fault_point("export-published")
         _mark_exported(conn, rows, inbox_ids, sequence, key.device_id)
         files = _purge_rows(conn, rows, inbox_ids) if purge else []
+        _set_meta(conn, _PENDING, "[]")  # every earlier reservation was told above
         conn.commit()
         attachments.remove_files(cfg, files)
         progress.finish()
-        return ExportResult(sequence, len(rows) + len(inbox_ids), out)
+        return ExportResult(sequence, len(rows) + len(inbox_ids), out, notices)
     except BaseException:
         conn.rollback()
+        if sequence and not published:
+            _give_back(conn, sequence)
         raise
     finally:
         conn.close()

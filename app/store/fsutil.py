@@ -6,9 +6,21 @@ import contextlib
 import hashlib
 import os
 import secrets
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+
+#: Names a moment at which the process kills itself with SIGKILL (crash tests only; see
+#: tests/test_crash_rounds.py). Unset in normal use; setting it can only end the process.
+FAULT_POINT_VARIABLE = "KUAGER_FAULT_POINT"
+
+
+def fault_point(name: str) -> None:
+    """Die here, as by ``kill -9``, if ``$KUAGER_FAULT_POINT`` names this moment."""
+    if os.environ.get(FAULT_POINT_VARIABLE) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def fsync_dir(folder: Path) -> None:

@@ -165,6 +165,8 @@ def export() -> ResponseReturnValue:
     except (StoreError, CryptoError, OSError) as exc:
         flash(str(exc), "error")
         return _export_page(form, status=400)
+    for notice in result.notices:
+        flash(notice, "info")
     flash(
         _("%(num)d reports sealed into %(path)s.", num=result.report_count, path=result.path),
         "info",

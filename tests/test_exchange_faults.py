@@ -1,0 +1,100 @@
+"""Faults in the exchange found by kill -9 and scale tests (issue 10), each reproduced.
+
+The kills are real: ``python -m app`` runs in a subprocess with ``KUAGER_FAULT_POINT``
+naming the moment at which it sends itself SIGKILL (``app.store.fsutil.fault_point``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.test_exchange import export, init, listing, run, write_report
+from tests.conftest import PASSPHRASE
+
+
+def kuager_killed_at(point: str, data: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m app --data DATA ARGS`` that kills itself with SIGKILL at ``point``."""
+    env = dict(os.environ, KUAGER_FAULT_POINT=point, LANG="C.UTF-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "app", "--data", str(data), *args],
+        input=PASSPHRASE + "\n", capture_output=True, text=True, timeout=120, env=env,
+        check=False,
+    )
+    assert proc.returncode == -signal.SIGKILL, (proc.returncode, proc.stderr)
+    return proc
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> dict[str, Path]:
+    """One field device sealing to one coordinator."""
+    paths = {"f": tmp_path / "f", "c": tmp_path / "c", "usb": tmp_path / "usb"}
+    key = init(paths["c"], "coordinator")
+    init(paths["f"], "field")
+    assert run("recipients", "add", key, "--data", str(paths["f"])).exit_code == 0
+    paths["usb"].mkdir()
+    return paths
+
+
+@pytest.mark.parametrize("purge", [False, True])
+def test_kill_after_publishing_costs_a_gap_never_a_reused_number(
+    pair: dict[str, Path], purge: bool
+) -> None:
+    """Issue 10, fault 1: the next export reused the killed export's sequence number."""
+    write_report(pair["f"], "Задержание на пикете", [(b"%PDF-1.4 protocol", "протокол.pdf")])
+    write_report(pair["f"], "Штраф", [])
+    first = pair["usb"] / "first.age"
+    extra = ["--purge"] if purge else []
+    kuager_killed_at("export-published", pair["f"], "export", "--out", str(first), *extra)
+    assert first.is_file()  # the complete bundle was published before the kill
+    titles = sorted(r["title"] for r in listing(pair["f"]))
+    assert titles == ["Задержание на пикете", "Штраф"]  # nothing marked, nothing purged
+
+    second = pair["usb"] / "second.age"
+    result = export(pair["f"], second, *extra)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().splitlines()[-1] == "2"
+    assert "interrupted" in result.stderr and str(first) in result.stderr
+
+    # The coordinator takes both, in either order: no "already sent a different bundle".
+    imported = run("import", str(second), str(first), "--data", str(pair["c"]))
+    assert imported.exit_code == 0, imported.output
+    assert "different bundle" not in imported.output
+    after_first = imported.stdout.split(str(first))[-1]
+    assert "missing bundles" not in after_first  # the gap closed once both arrived
+    got = listing(pair["c"])
+    assert sorted(r["title"] for r in got) == titles  # each once
+    assert {r["revision"] for r in got} == {1}
+    assert (listing(pair["f"]) == []) == purge
+
+
+def test_kill_before_writing_costs_a_gap_that_the_next_export_explains(
+    pair: dict[str, Path],
+) -> None:
+    write_report(pair["f"], "Обыск", [])
+    lost = pair["usb"] / "never.age"
+    kuager_killed_at("export-reserved", pair["f"], "export", "--out", str(lost))
+    assert not lost.exists()
+    result = export(pair["f"], pair["usb"] / "b.age")
+    assert result.exit_code == 0, result.output
+    assert "never wrote bundle 1" in result.stderr
+    assert "(bundle 2)" in result.stderr
+    again = export(pair["f"], pair["usb"] / "c.age")
+    assert "interrupted" not in again.stderr  # said once
+    imported = run("import", str(pair["usb"] / "b.age"), "--data", str(pair["c"]))
+    assert "missing bundles" in imported.stdout and ": 1" in imported.stdout
+    assert [r["title"] for r in listing(pair["c"])] == ["Обыск"]
+
+
+def test_a_clean_failure_gives_the_number_back(pair: dict[str, Path], tmp_path: Path) -> None:
+    write_report(pair["f"], "Отчёт", [])
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the folder should be")
+    assert export(pair["f"], blocked / "b.age").exit_code == 1
+    result = export(pair["f"], pair["usb"] / "b.age")
+    assert "(bundle 1)" in result.stderr and "interrupted" not in result.stderr
