@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_exchange import export, init, listing, run, write_report
 from tests.conftest import PASSPHRASE
+from tests.test_exchange import export, init, listing, run, write_report
 
 
 def kuager_killed_at(point: str, data: Path, *args: str) -> subprocess.CompletedProcess[str]:

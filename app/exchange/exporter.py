@@ -251,7 +251,7 @@ def _reserve_sequence(conn: sqlcipher3.Connection, out: Path) -> int:
     conn.execute("BEGIN IMMEDIATE")
     try:
         sequence = meta.next_counter(conn, _COUNTER)
-        pending = _pending(conn) + [{"sequence": sequence, "path": str(out)}]
+        pending = [*_pending(conn), {"sequence": sequence, "path": str(out)}]
         _set_meta(conn, _PENDING, json.dumps(pending))
         conn.commit()
     except BaseException:

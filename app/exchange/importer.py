@@ -23,7 +23,7 @@ from app.messages import gettext as _
 from app.messages import ngettext
 from app.records import attachments
 from app.store import keyring, training
-from app.store.fsutil import file_sha256
+from app.store.fsutil import fault_point, file_sha256
 from app.store.store import Store
 from app.timeutil import utc_now
 from crypto.bundle import Manifest, open_bundle
@@ -85,6 +85,7 @@ def import_bundle(store: Store, path: Path, progress: Progress | None = None) ->
             raise ImportRefused(str(exc)) from None
         except OSError as exc:
             raise ImportRefused(exc.strerror or str(exc)) from None
+        fault_point("import-staged")
         context = ImportContext(conn, store.config, manifest, staging, identities, moved)
         try:
             result = _apply(context, path)
@@ -92,6 +93,7 @@ def import_bundle(store: Store, path: Path, progress: Progress | None = None) ->
             # bundle_schema should have refused the document already; never a traceback.
             raise ImportRefused(_("the bundle's content is malformed (%(what)s)",
                                   what=type(exc).__name__)) from None
+        fault_point("import-applied")
         conn.commit()
         progress.finish()
         result.missing = missing_bundles(conn)

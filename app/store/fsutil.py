@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-
 #: Names a moment at which the process kills itself with SIGKILL (crash tests only; see
 #: tests/test_crash_rounds.py). Unset in normal use; setting it can only end the process.
 FAULT_POINT_VARIABLE = "KUAGER_FAULT_POINT"

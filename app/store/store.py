@@ -27,7 +27,7 @@ import sqlcipher3
 
 from app.config import Config
 from app.messages import gettext as _
-from app.store import migrations
+from app.store import migrations, sweep
 from app.store.fsutil import atomic_write_bytes, fsync_dir
 from crypto import keywrap
 from crypto.errors import KeyFileError, WrongPassphrase
@@ -82,6 +82,11 @@ class Store:
         self.browser_sessions = False
         #: Changes on every unlock and lock, so sessions of an earlier unlock end with it.
         self.epoch = secrets.token_hex(16)
+        #: Held from the first unlock for this object's life: tells the open-time sweep
+        #: whether another process may be writing (app/store/sweep.py).
+        self._writers = sweep.WriterLock(config.data_dir)
+        #: What the last open-time sweep removed (crash leftovers).
+        self.last_sweep: sweep.SweepResult | None = None
 
     # -- state -----------------------------------------------------------------------
 
@@ -108,6 +113,7 @@ class Store:
                 migrations.upgrade(conn)
                 conn.execute("INSERT INTO meta(key, value) VALUES ('role', ?)", (role,))
                 conn.commit()
+                self._writers.acquire()
             finally:
                 conn.close()
             atomic_write_bytes(
@@ -138,6 +144,7 @@ class Store:
             role = conn.execute("SELECT value FROM meta WHERE key = 'role'").fetchone()[0]
             mode = conn.execute("SELECT value FROM meta WHERE key = 'store_mode'").fetchone()
             self.training = mode is not None and mode[0] == "training"
+            self.last_sweep = sweep.on_open(self.config, conn, self._writers)
         finally:
             conn.close()
         self._failures = 0
@@ -191,6 +198,7 @@ class Store:
         the passphrase's owner included; deleting them afterwards only tidies up.
         """
         self.lock()
+        self._writers.release()
         key_file = self.config.key_file
         if key_file.exists():
             size = max(key_file.stat().st_size, 4096)
