@@ -98,3 +98,39 @@ def test_a_clean_failure_gives_the_number_back(pair: dict[str, Path], tmp_path: 
     assert export(pair["f"], blocked / "b.age").exit_code == 1
     result = export(pair["f"], pair["usb"] / "b.age")
     assert "(bundle 1)" in result.stderr and "interrupted" not in result.stderr
+
+
+def test_kill_mid_export_leaves_a_part_that_the_next_export_removes(
+    pair: dict[str, Path], tmp_path: Path
+) -> None:
+    """Fault 4: a hidden .part file (about the bundle's size) stayed on the stick."""
+    write_report(pair["f"], "Большой отчёт", [(os.urandom(300_000), "video.bin")])
+    usb = pair["usb"]
+    someone_elses = usb / ".0123456789abcdef0123456789abcdef.part"  # another device's
+    someone_elses.write_bytes(b"not ours")
+    kuager_killed_at("export-sealed", pair["f"], "export", "--out", str(usb / "a.age"))
+    [part] = [p for p in usb.iterdir() if p != someone_elses]
+    assert part.name.startswith(".") and part.name.endswith(".part")
+    assert part.stat().st_size > 300_000
+
+    result = export(pair["f"], usb / "b.age")
+    assert result.exit_code == 0, result.output
+    assert f"removed {part}" in result.stderr
+    assert sorted(p.name for p in usb.iterdir()) == sorted([someone_elses.name, "b.age"])
+
+
+def test_a_part_on_a_stick_that_is_not_plugged_in_goes_at_a_later_export(
+    pair: dict[str, Path], tmp_path: Path
+) -> None:
+    write_report(pair["f"], "Отчёт", [])
+    stick = tmp_path / "stick"
+    kuager_killed_at("export-sealed", pair["f"], "export", "--out", str(stick / "a.age"))
+    [part] = list(stick.iterdir())
+    unplugged = tmp_path / "elsewhere"
+    stick.rename(unplugged)
+    first = export(pair["f"], pair["usb"] / "b.age")
+    assert first.exit_code == 0 and "removed" not in first.stderr
+    unplugged.rename(stick)
+    write_report(pair["f"], "Ещё отчёт", [])
+    second = export(pair["f"], pair["usb"] / "c.age")
+    assert f"removed {part}" in second.stderr and list(stick.iterdir()) == []

@@ -34,11 +34,12 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
         """
         store = open_store(ctx, data, role="field")
         try:
-            result = bundles.export_bundle(store, out, purge=purge, progress=Progress.for_stderr())
+            result = bundles.export_bundle(
+                store, out, purge=purge, progress=Progress.for_stderr(),
+                notify=lambda line: click.echo(_("note: %(what)s", what=line), err=True),
+            )
         finally:
             store.lock()
-        for notice in result.notices:
-            click.echo(_("note: %(what)s", what=notice), err=True)
         click.echo(
             cli_ngettext(
                 "%(num)d report sealed into %(path)s (bundle %(seq)s)",

@@ -16,6 +16,7 @@ import json
 import os
 import zlib
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -169,10 +170,14 @@ def _read_back_matches(path: Path, writer: _CheckedWriter) -> bool:
     return (actual, size) == (expected, writer.size)
 
 
-def _write_bundle(out: Path, seal: Any, progress: Progress) -> None:
-    """Write via ``seal(fileobj)`` to a temporary name, fsync, read back, rename."""
+def _part_name(out: Path) -> Path:
+    """The hidden temporary name a bundle is written under, beside its final name."""
+    return out.parent / f".{random_name()}.part"
+
+
+def _write_bundle(out: Path, tmp: Path, seal: Any, progress: Progress) -> None:
+    """Write via ``seal(fileobj)`` to ``tmp``, fsync, read back, rename to ``out``."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{random_name()}.part"
     try:
         with open(tmp, "xb") as fh:
             writer = _CheckedWriter(fh, progress)
@@ -180,6 +185,7 @@ def _write_bundle(out: Path, seal: Any, progress: Progress) -> None:
                 seal(writer)
             finally:
                 writer.check.close()
+            fault_point("export-sealed")
             fh.flush()
             os.fsync(fh.fileno())
         if not _read_back_matches(tmp, writer):
@@ -225,8 +231,13 @@ def default_name(conn: sqlcipher3.Connection) -> str:
 
 #: The persistent counter of bundle sequence numbers (``meta``).
 _COUNTER = "export_sequence"
-#: Sequence numbers reserved by exports not yet recorded: ``[{"sequence": n, "path": p}]``.
+#: Sequence numbers reserved by exports not yet recorded:
+#: ``[{"sequence": n, "path": final name, "part": temporary name}]``.
 _PENDING = "export_pending"
+#: Temporary ``.part`` files of interrupted exports on a folder that was not there (a USB
+#: stick not plugged in) when the next export looked: tried again at every export.
+_STALE_PARTS = "export_stale_parts"
+_MAX_STALE_PARTS = 50
 
 
 def _set_meta(conn: sqlcipher3.Connection, key: str, value: str) -> None:
@@ -237,27 +248,70 @@ def _set_meta(conn: sqlcipher3.Connection, key: str, value: str) -> None:
     )
 
 
-def _pending(conn: sqlcipher3.Connection) -> list[dict[str, Any]]:
-    return list(meta.get_json(conn, _PENDING, []) or [])
+def _meta_list(conn: sqlcipher3.Connection, key: str) -> list[Any]:
+    return list(meta.get_json(conn, key, []) or [])
 
 
-def _reserve_sequence(conn: sqlcipher3.Connection, out: Path) -> int:
+def _reserve_sequence(conn: sqlcipher3.Connection, out: Path, part: Path) -> tuple[int, list[str]]:
     """Take the next sequence number and commit it *before* anything is written.
 
     A crash between publishing the file and recording the export then costs a gap in the
     sequence (which the coordinator sees and the monitor can explain), never a second,
     different bundle under the same number (which the coordinator refuses as a replay).
+    Returns the number and what interrupted exports before this one left behind.
     """
     conn.execute("BEGIN IMMEDIATE")
     try:
+        notices, stale = _tidy_interrupted(conn)
         sequence = meta.next_counter(conn, _COUNTER)
-        pending = [*_pending(conn), {"sequence": sequence, "path": str(out)}]
-        _set_meta(conn, _PENDING, json.dumps(pending))
+        _set_meta(conn, _PENDING, json.dumps(
+            [{"sequence": sequence, "path": str(out), "part": str(part)}]))
+        _set_meta(conn, _STALE_PARTS, json.dumps(stale[-_MAX_STALE_PARTS:]))
         conn.commit()
     except BaseException:
         conn.rollback()
         raise
-    return sequence
+    return sequence, notices
+
+
+def _tidy_interrupted(conn: sqlcipher3.Connection) -> tuple[list[str], list[str]]:
+    """Explain the bundles of interrupted exports; remove their ``.part`` files.
+
+    Returns the notices for the monitor and the parts still to remove later (their
+    folder, a USB stick, is not there now). Only parts this store wrote are touched:
+    their exact names were recorded before writing began.
+    """
+    notices: list[str] = []
+    parts = list(_meta_list(conn, _STALE_PARTS))
+    for item in _meta_list(conn, _PENDING):
+        path = Path(item["path"])
+        if path.is_file():
+            notices.append(_(
+                "an interrupted export wrote bundle %(seq)s to %(path)s without recording "
+                "it: that file is a valid bundle and can be imported; its reports are "
+                "sealed again into this export", seq=item["sequence"], path=path))
+        else:
+            notices.append(_(
+                "an interrupted export never wrote bundle %(seq)s: the coordinator will see "
+                "that number missing; nothing of it was lost", seq=item["sequence"]))
+        if item.get("part"):
+            parts.append(item["part"])
+    stale: list[str] = []
+    for name in parts:
+        part = Path(name)
+        try:
+            part.unlink()
+        except FileNotFoundError:
+            if not part.parent.is_dir():
+                stale.append(name)  # the stick is not plugged in: try next time
+            continue
+        except OSError:
+            stale.append(name)
+            continue
+        fsync_dir(part.parent)
+        notices.append(_("removed %(path)s, an unfinished bundle file an interrupted export "
+                         "left behind", path=part))
+    return notices, stale
 
 
 def _give_back(conn: sqlcipher3.Connection, sequence: int) -> None:
@@ -266,7 +320,7 @@ def _give_back(conn: sqlcipher3.Connection, sequence: int) -> None:
     try:
         if int(meta.get(conn, _COUNTER, "0") or "0") == sequence:
             _set_meta(conn, _COUNTER, str(sequence - 1))
-        pending = [p for p in _pending(conn) if p["sequence"] != sequence]
+        pending = [p for p in _meta_list(conn, _PENDING) if p["sequence"] != sequence]
         _set_meta(conn, _PENDING, json.dumps(pending))
         conn.commit()
     except BaseException:
@@ -274,30 +328,27 @@ def _give_back(conn: sqlcipher3.Connection, sequence: int) -> None:
         raise
 
 
-def interrupted_notices(conn: sqlcipher3.Connection, but: int = 0) -> list[str]:
-    """What earlier exports that were killed before recording their bundle left behind."""
-    lines = []
-    for item in _pending(conn):
-        if item["sequence"] == but:
-            continue
-        path = Path(item["path"])
-        if path.is_file():
-            lines.append(_(
-                "an interrupted export wrote bundle %(seq)s to %(path)s without recording "
-                "it: that file is a valid bundle and can be imported; its reports are "
-                "sealed again into this export", seq=item["sequence"], path=path))
-        else:
-            lines.append(_(
-                "an interrupted export never wrote bundle %(seq)s: the coordinator will see "
-                "that number missing; nothing of it was lost", seq=item["sequence"]))
-    return lines
-
-
 def export_bundle(
-    store: Store, out: Path, *, purge: bool = False, progress: Progress | None = None
+    store: Store,
+    out: Path,
+    *,
+    purge: bool = False,
+    progress: Progress | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> ExportResult:
-    """Seal every report not yet exported; mark them exported (or purge) only afterwards."""
+    """Seal every report not yet exported; mark them exported (or purge) only afterwards.
+
+    ``notify`` hears at once what interrupted exports before this one left behind (also
+    in ``ExportResult.notices``), so the monitor learns it even if this export fails.
+    """
     progress = progress or Progress(None)
+    told: list[str] = []
+
+    def notify_all(line: str) -> None:
+        told.append(line)
+        if notify is not None:
+            notify(line)
+
     cfg = store.config
     conn = store.connect()
     published = False
@@ -309,12 +360,14 @@ def export_bundle(
             raise StoreError(
                 _("no recipients: add a coordinator's key with 'kuager recipients add age1...'")
             )
-        sequence = _reserve_sequence(conn, out)
+        part = _part_name(out)
+        sequence, notices = _reserve_sequence(conn, out, part)
+        for notice in notices:
+            notify_all(notice)
         fault_point("export-reserved")
         # Hold the write lock from the first read to the commit: an edit saved while a long
         # export runs waits, instead of being marked exported (or purged) unsent.
         conn.execute("BEGIN IMMEDIATE")
-        notices = interrupted_notices(conn, but=sequence)
         rows = conn.execute(
             "SELECT * FROM reports WHERE exported_in IS NULL ORDER BY created_at"
         ).fetchall()
@@ -330,6 +383,7 @@ def export_bundle(
         }
         _write_bundle(
             out,
+            part,
             lambda fh: seal_bundle(fh, recipients, key, sequence, entries, bundle_meta),
             progress,
         )
@@ -337,11 +391,11 @@ def export_bundle(
         fault_point("export-published")
         _mark_exported(conn, rows, inbox_ids, sequence, key.device_id)
         files = _purge_rows(conn, rows, inbox_ids) if purge else []
-        _set_meta(conn, _PENDING, "[]")  # every earlier reservation was told above
+        _set_meta(conn, _PENDING, "[]")
         conn.commit()
         attachments.remove_files(cfg, files)
         progress.finish()
-        return ExportResult(sequence, len(rows) + len(inbox_ids), out, notices)
+        return ExportResult(sequence, len(rows) + len(inbox_ids), out, told)
     except BaseException:
         conn.rollback()
         if sequence and not published:

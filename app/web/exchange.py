@@ -161,12 +161,13 @@ def export() -> ResponseReturnValue:
     store = get_store()
     out = target_dir / bundle_export.default_name(get_db())
     try:
-        result = bundles.export_bundle(store, out, purge=bool(form.purge.data))
+        # What an interrupted earlier export left behind (its bundle, its .part file).
+        result = bundles.export_bundle(
+            store, out, purge=bool(form.purge.data), notify=lambda line: flash(line, "info")
+        )
     except (StoreError, CryptoError, OSError) as exc:
         flash(str(exc), "error")
         return _export_page(form, status=400)
-    for notice in result.notices:
-        flash(notice, "info")
     flash(
         _("%(num)d reports sealed into %(path)s.", num=result.report_count, path=result.path),
         "info",
