@@ -15,8 +15,8 @@ import hashlib
 import json
 import os
 import zlib
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
