@@ -134,3 +134,23 @@ def test_a_part_on_a_stick_that_is_not_plugged_in_goes_at_a_later_export(
     write_report(pair["f"], "Ещё отчёт", [])
     second = export(pair["f"], pair["usb"] / "c.age")
     assert f"removed {part}" in second.stderr and list(stick.iterdir()) == []
+
+
+def test_bundles_in_a_folder_get_random_names_and_bucketed_sizes(pair: dict[str, Path]) -> None:
+    """Issue 11, item 7: names and sizes on a stick said which device sent how much."""
+    for n, body in enumerate((b"short", os.urandom(20_000))):
+        write_report(pair["f"], f"Отчёт {n}", [(body, f"{n}.bin")])
+        result = export(pair["f"], pair["usb"])  # a folder: the name is chosen here
+        assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in pair["usb"].iterdir())
+    assert len(names) == 2 and all(len(n) == 36 and n.endswith(".age") for n in names)
+    sizes = {(pair["usb"] / n).stat().st_size for n in names}
+    assert len(sizes) == 1  # different content, one bucket
+    exact = pair["usb"] / "exact name.age"
+    write_report(pair["f"], "Третий", [])
+    assert export(pair["f"], exact).exit_code == 0 and exact.is_file()  # --out FILE: as given
+    imported = run("import", *(str(p) for p in sorted(pair["usb"].iterdir())),
+                   "--data", str(pair["c"]))
+    assert imported.exit_code == 0, imported.output
+    assert sorted(r["title"] for r in listing(pair["c"])) == ["Отчёт 0", "Отчёт 1", "Третий"]
+    assert list((pair["c"] / "spool").iterdir()) == []  # the padding was never staged

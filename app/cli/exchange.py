@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from app.exchange import bundles
+from app.exchange import bundles, exporter
 from app.exchange.progress import Progress
 from app.messages import cli_gettext as _
 from app.messages import cli_ngettext
@@ -17,9 +17,10 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
     @command(main, "export")
     @click.option(
         "--out",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=click.Path(path_type=Path),
         required=True,
-        help="Bundle file to write (e.g. on a USB stick).",
+        help="Bundle file to write (e.g. on a USB stick); an existing folder: a bundle "
+        "with a random name in it.",
     )
     @click.option(
         "--purge",
@@ -33,6 +34,8 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
         Reads: the store passphrase. Prints the number of reports sealed as the last line.
         """
         store = open_store(ctx, data, role="field")
+        if out.is_dir():
+            out = out / exporter.default_name()
         try:
             result = bundles.export_bundle(
                 store, out, purge=purge, progress=Progress.for_stderr(),

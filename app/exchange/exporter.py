@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from app.store import device, keyring, meta, training
 from app.store.fsutil import fault_point, file_chunks, file_sha256, fsync_dir, random_name
 from app.store.store import Store, StoreError
 from app.timeutil import utc_now
-from crypto.bundle import BundleEntry, seal_bundle
+from crypto.bundle import BundleEntry, padme, seal_bundle
 from crypto.digest import BackgroundDigest
 
 #: The ``kind`` in every field export's manifest ``meta``.
@@ -224,9 +225,17 @@ def next_sequence(conn: sqlcipher3.Connection) -> int:
     return int(meta.get(conn, _COUNTER, "0") or "0") + 1
 
 
-def default_name(conn: sqlcipher3.Connection) -> str:
-    """``bundle-<device>-<sequence>.age``: unique across the devices sharing a stick."""
-    return f"bundle-{device.device_id(conn)[:8]}-{next_sequence(conn):05d}.age"
+def default_name() -> str:
+    """``<32 random hex>.age``: says nothing of the device or how many bundles it sent.
+
+    The device and the sequence number are inside the signed manifest, which only the
+    coordinators can read; random names are also unique across devices sharing a stick.
+    """
+    return f"{random_name()}.age"
+
+
+#: A bundle file name as ``default_name`` makes it (the pages offer only these).
+DEFAULT_NAME = re.compile(r"[0-9a-f]{32}\.age")
 
 
 #: The persistent counter of bundle sequence numbers (``meta``).
@@ -384,7 +393,9 @@ def export_bundle(
         _write_bundle(
             out,
             part,
-            lambda fh: seal_bundle(fh, recipients, key, sequence, entries, bundle_meta),
+            lambda fh: seal_bundle(
+                fh, recipients, key, sequence, entries, bundle_meta, pad=padme
+            ),
             progress,
         )
         published = True

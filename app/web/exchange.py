@@ -87,7 +87,15 @@ def _export_page(
     recipients = [
         (row, keyring.key_fingerprint(row["public_key"])) for row in keyring.list_recipients(conn)
     ]
-    outbox = sorted(_outbox().glob("bundle-*.age"), reverse=True) if _outbox().is_dir() else []
+    outbox = (
+        sorted(
+            (p for p in _outbox().iterdir() if bundle_export.DEFAULT_NAME.fullmatch(p.name)),
+            key=lambda p: p.stat().st_mtime,
+            reverse=True,
+        )
+        if _outbox().is_dir()
+        else []
+    )
     return render_template(
         "exchange/export.html",
         pending=pending,
@@ -159,7 +167,7 @@ def export() -> ResponseReturnValue:
         form.folder.errors.append(_("This folder does not exist."))
         return _export_page(form, status=400)
     store = get_store()
-    out = target_dir / bundle_export.default_name(get_db())
+    out = target_dir / bundle_export.default_name()
     try:
         # What an interrupted earlier export left behind (its bundle, its .part file).
         result = bundles.export_bundle(
@@ -181,7 +189,7 @@ def export() -> ResponseReturnValue:
 def download_bundle(name: str) -> ResponseReturnValue:
     _field_only()
     path = _outbox() / name
-    if "/" in name or not name.startswith("bundle-") or not path.is_file():
+    if not bundle_export.DEFAULT_NAME.fullmatch(name) or not path.is_file():
         abort(404)
     return send_file(
         path, mimetype="application/octet-stream", as_attachment=True, download_name=name
