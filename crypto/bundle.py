@@ -22,9 +22,12 @@ from crypto import _x25519
 from crypto._chunkio import ExactReader
 from crypto._header import FILE_KEY_SIZE, Stanza
 from crypto._manifest import (
+    MAX_ENTRIES,  # noqa: F401 - re-exported: writers split exports by it
     MAX_MANIFEST,
     Manifest,
     ManifestEntry,
+    _as_json,
+    _canonical,
     check_name,
     decode_manifest,
     encode_manifest,
@@ -157,7 +160,8 @@ def _padding_entry(
         while size >= 0 and fixed + len(str(size)) + size + unpadded != target:
             size -= 1
         if size >= 0:
-            return BundleEntry(PADDING_ENTRY, size, _zero_sha256(size), lambda: _zeros(size))
+            return BundleEntry(PADDING_ENTRY, size, _zero_sha256(size),
+                               lambda n=size: _zeros(n))
         target = pad(target + 1)
 
 
@@ -191,12 +195,12 @@ def _seal_bundle_from_parts(  # noqa: PLR0917  (mirrors seal_bundle)
             entries=tuple(ManifestEntry(e.name, e.size, e.sha256) for e in listed),
         )
 
+    if pad is not None:
+        # The unpadded manifest's length only (validated once, below, with the padding in).
+        length = len(_canonical(_as_json(manifest_of(entries))))
+        entries = [*entries, _padding_entry(entries, plaintext_size(length, entries), pad)]
     manifest = manifest_of(entries)
     body = encode_manifest(manifest)
-    if pad is not None:
-        entries = [*entries, _padding_entry(entries, plaintext_size(len(body), entries), pad)]
-        manifest = manifest_of(entries)
-        body = encode_manifest(manifest)
     stanzas = _stanzas(recipients, file_key, ephemeral)
     writer = _encrypt_from_parts(dst, stanzas, file_key, nonce)
     writer.write(MAGIC + struct.pack(">I", len(body)) + body)
@@ -228,9 +232,36 @@ def _stanzas(
     ]
 
 
+#: Entries up to this size are hashed in the caller's thread: a worker thread per entry
+#: cost more than the hashing itself for small reports (issue 10, item 11).
+_HASH_INLINE = 1 << 20
+
+
+def _digest_for(size: int) -> Any:
+    """SHA-256 on a second core for a large entry (crypto/digest.py), inline for a small one."""
+    return BackgroundDigest(hashlib.sha256()) if size > _HASH_INLINE else _InlineDigest()
+
+
+class _InlineDigest:
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+
+    def update(self, data: bytes) -> None:
+        self._hash.update(data)
+
+    def digest(self) -> bytes:
+        return self._hash.digest()
+
+    def __enter__(self) -> _InlineDigest:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        return None
+
+
 def _write_entry(writer: AgeWriter, entry: BundleEntry) -> None:
     written = 0
-    with BackgroundDigest(hashlib.sha256()) as digest:
+    with _digest_for(entry.size) as digest:
         for chunk in entry.open():
             written += len(chunk)
             if written > entry.size:
@@ -304,7 +335,7 @@ def _read_entry(
     entry: ManifestEntry,
     sink: Callable[[ManifestEntry], AbstractContextManager[Writable]],
 ) -> None:
-    with BackgroundDigest(hashlib.sha256()) as digest:
+    with _digest_for(entry.size) as digest:
         with sink(entry) as out:
             for part in plain.stream(entry.size):
                 chunk = _as_bytes(part)

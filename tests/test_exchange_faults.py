@@ -154,3 +154,59 @@ def test_bundles_in_a_folder_get_random_names_and_bucketed_sizes(pair: dict[str,
     assert imported.exit_code == 0, imported.output
     assert sorted(r["title"] for r in listing(pair["c"])) == ["Отчёт 0", "Отчёт 1", "Третий"]
     assert list((pair["c"] / "spool").iterdir()) == []  # the padding was never staged
+
+
+def _many_reports(data: Path, count: int) -> None:
+    """``count`` small reports straight into the store (the form would take minutes)."""
+    import gc
+
+    from app.config import Config
+    from app.records import reports
+    from app.store.store import Store
+
+    gc.collect()
+    store = Store(Config(data_dir=data))
+    store.unlock(PASSPHRASE)
+    conn = store.connect()
+    for n in range(count):
+        reports.create(conn, reports.body_from_form({
+            "title": f"Отчёт {n}", "description": "Задержание на пикете.",
+            "occurred_on": "2026-01-12", "occurred_precision": "day", "region": "almaty_city",
+            "sensitivity": "normal"}))
+    conn.commit()
+    conn.close()
+    store.lock()
+    store._writers.release()
+
+
+@pytest.mark.slow
+def test_twenty_thousand_reports_go_out_in_several_bundles(pair: dict[str, Path]) -> None:
+    """Fault 10: past about 7,280 reports the manifest passed its 1 MiB cap and export
+    failed for ever ("manifest size is out of range")."""
+    _many_reports(pair["f"], 20_000)
+    out = pair["usb"] / "b.age"
+    result = export(pair["f"], out)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().splitlines()[-1] == "20000"  # CONTRACT: the last line
+    written = sorted(pair["usb"].iterdir())
+    names = [p.name for p in written]
+    assert names[0] == "b-2.age" and "b.age" in names and len(names) >= 3
+    in_order = [out, *[pair["usb"] / f"b-{n}.age" for n in range(2, len(names) + 1)]]
+    for number, path in enumerate(in_order, 1):
+        assert f"into {path} (bundle {number})" in result.stderr
+    imported = run("import", *map(str, in_order), "--data", str(pair["c"]))
+    assert imported.exit_code == 0, imported.output
+    assert "missing bundles" not in imported.stdout  # numbered 1, 2, 3... without a gap
+    from app.config import Config
+    from app.store.store import Store
+
+    store = Store(Config(data_dir=pair["c"]))
+    store.unlock(PASSPHRASE)
+    conn = store.connect()
+    assert conn.execute("SELECT count(DISTINCT id) FROM reports").fetchone()[0] == 20_000
+    assert conn.execute("SELECT count(*) FROM reports").fetchone()[0] == 20_000
+    conn.close()
+    store.lock()
+    store._writers.release()
+    again = export(pair["f"], pair["usb"] / "none.age")
+    assert again.exit_code == 0 and again.stdout.strip().splitlines()[-1] == "0"

@@ -171,16 +171,16 @@ def export() -> ResponseReturnValue:
     try:
         # What an interrupted earlier export left behind (its bundle, its .part file).
         result = bundles.export_bundle(
-            store, out, purge=bool(form.purge.data), notify=lambda line: flash(line, "info")
+            store, out, purge=bool(form.purge.data), notify=lambda line: flash(line, "info"),
+            names=lambda n: out if n == 1 else target_dir / bundle_export.default_name(),
         )
     except (StoreError, CryptoError, OSError) as exc:
         flash(str(exc), "error")
         return _export_page(form, status=400)
-    flash(
-        _("%(num)d reports sealed into %(path)s.", num=result.report_count, path=result.path),
-        "info",
-    )
-    if folder:
+    for written in result.bundles:
+        flash(_("%(num)d reports sealed into %(path)s.", num=written.report_count,
+                path=written.path), "info")
+    if folder or len(result.bundles) > 1:  # several bundles: the page lists them all
         return redirect(url_for("exchange.export_page"), 303)
     return redirect(url_for("exchange.download_bundle", name=out.name), 303)
 
