@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA   ?= instance
 
-.PHONY: help run test lint translations check-strings bench clean
+.PHONY: help run test lint translations check-strings bench reliability clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -43,6 +43,10 @@ check-strings: setup  ## fail if a catalog is stale, incomplete or fuzzy
 bench: setup  ## benchmarks against the reference age tool (prints tables)
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.export_store
+	$(BIN)/python -m bench.exchange
+
+reliability: setup  ## crash rounds, fuzzing, exchange benchmarks: figures into docs/RELIABILITY.md
+	$(BIN)/python -m bench.reliability
 
 clean:  ## remove the virtualenv and caches (never ./instance)
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache
