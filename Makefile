@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA   ?= instance
 
-.PHONY: help setup run test lint translations check-strings bench lock clean usb
+.PHONY: help setup run test lint translations check-strings bench reliability lock clean usb
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -47,6 +47,7 @@ check-strings: setup  ## fail if a catalog is stale, incomplete or fuzzy
 bench: setup  ## benchmarks against the reference age tool (prints tables)
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.export_store
+	$(BIN)/python -m bench.exchange
 	$(BIN)/python -m bench.usb_kit
 
 usb: setup  ## build dist/kuager-usb/ (PyInstaller, one folder) to copy onto a USB stick
@@ -58,6 +59,9 @@ lock: setup  ## renew requirements.lock and requirements-test.lock (pip-tools, w
 	$(BIN)/pip install --quiet pip-tools
 	$(BIN)/pip-compile $(LOCK_OPTIONS) --output-file requirements.lock pyproject.toml
 	$(BIN)/pip-compile $(LOCK_OPTIONS) --extra test --extra usb --output-file requirements-test.lock pyproject.toml
+
+reliability: setup  ## crash rounds, fuzzing, exchange benchmarks: figures into docs/RELIABILITY.md
+	$(BIN)/python -m bench.reliability
 
 clean:  ## remove the virtualenv and caches (never ./instance)
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache

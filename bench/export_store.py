@@ -10,12 +10,18 @@ rest as usual), then times, each in its own process with its peak memory:
 * ``age -r KEY -o OUT PLAINTEXT``: the reference tool encrypting the same bytes from a
   plaintext file (no store, no signature, no read-back).
 
-Target (issue 4): at least 0.5x age's throughput, peak memory under 100 MB.
+The store key is wrapped with the real Argon2id profile, as in production: the
+``kuager export`` process's peak therefore includes Argon2id's memory (printed as is),
+and the export's own peak, measured after unlocking (``bench.exchange``'s worker, which
+resets the high-water mark), is printed beside it.
+
+Target (issue 4): at least 0.5x age's throughput, export's own peak under 100 MB.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -41,13 +47,8 @@ def build_store(root: Path, size: int) -> tuple[Path, str, Path]:
     from app.records import reports
     from app.records.attachments import insert_row, write_encrypted
     from app.store import keyring
-    from app.store import store as store_module
     from app.store.store import Store
-    from crypto import keys, keywrap
-
-    # The export is measured, not the KDF: this throw-away store gets the cheap profile
-    # so that Argon2id's 256 MiB does not hide the export's own peak memory.
-    store_module.KDF_PROFILE = keywrap.TEST_PROFILE
+    from crypto import keys
 
     coordinator = keys.generate_x25519_identity()
     store = Store(Config(data_dir=root / "field"))
@@ -117,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
             [sys.executable, "-m", "app", "--data", str(data), "recipients", "list"],
             PASSPHRASE + "\n",
         )
+        copy = root / "copy"
+        shutil.copytree(data, copy)
+        (copy / "kuager.lock").unlink(missing_ok=True)
         export_s, export_peak = timed(
             [
                 sys.executable,
@@ -131,18 +135,26 @@ def main(argv: list[str] | None = None) -> int:
             PASSPHRASE + "\n",
         )
         rows = [("kuager export (store -> bundle)", size / (export_s - unlock) / 1e6, export_peak)]
+        (root / "own").mkdir()
+        own = json.loads(subprocess.run(  # the same export, its own peak after unlocking
+            [sys.executable, "-m", "bench.exchange", "--worker", "export", str(copy),
+             str(root / "own")], check=True, capture_output=True, text=True,
+        ).stdout.strip().splitlines()[-1])
+        rows.append(("  the export alone, after unlock", size / own["seconds"] / 1e6,
+                     own["peak"]))
         if age:
             age_s, age_peak = timed([age, "-r", recipient, "-o", str(root / "age.out"), str(plain)])
             rows.append(("age -r (plaintext file -> file)", size / age_s / 1e6, age_peak))
     print(
         f"\nWhole export, {args.size_mib} MiB attachment "
-        f"(start-up and unlock, {unlock:.2f} s, subtracted)"
+        f"(start-up and unlock with Argon2id, {unlock:.2f} s, subtracted; the first peak"
+        f" includes Argon2id's memory)"
     )
     print(f"{'what':<36} {'MB/s':>9} {'peak MiB':>9}")
     for name, rate, peak in rows:
         print(f"{name:<36} {rate:>9.1f} {peak:>9.1f}")
-    if len(rows) == 2:
-        ratio = rows[0][1] / rows[1][1]
+    if len(rows) == 3:
+        ratio = rows[0][1] / rows[2][1]
         print(f"{'ratio kuager/age':<36} {ratio:>9.2f}   (target >= 0.50; peak < 100 MiB)")
     else:
         print("age is not installed: no comparison (apt-get install age)")

@@ -8,7 +8,6 @@ hostile manifest cannot make a reader allocate or loop without bound.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import re
 from collections.abc import Mapping
@@ -166,7 +165,7 @@ def parse_device(data: bytes) -> tuple[dict[str, Any], bytes]:
         raise ManifestError("manifest device is malformed")
     try:
         public = base64.b64decode(str(device["public_key"]), validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a non-ASCII string (found by the fuzz target)
         raise ManifestError("device public key is not base64") from None
     if len(public) != 32 or base64.b64encode(public).decode() != device["public_key"]:
         raise ManifestError("device public key is not 32 canonically encoded bytes")

@@ -22,9 +22,12 @@ from crypto import _x25519
 from crypto._chunkio import ExactReader
 from crypto._header import FILE_KEY_SIZE, Stanza
 from crypto._manifest import (
+    MAX_ENTRIES,  # noqa: F401 - re-exported: writers split exports by it
     MAX_MANIFEST,
     Manifest,
     ManifestEntry,
+    _as_json,
+    _canonical,
     check_name,
     decode_manifest,
     encode_manifest,
@@ -71,6 +74,25 @@ class BundleEntry:
     open: Callable[[], Iterable[bytes]]
 
 
+#: The name of the optional entry of zero bytes that pads a bundle (FORMAT.md 3.1).
+PADDING_ENTRY = "padding"
+#: No padded bundle's plaintext is smaller than this (one age STREAM chunk).
+MIN_PADDED = 64 * 1024
+
+
+def padme(length: int) -> int:
+    """Padmé (Nikitin et al., PETS 2019): round up so at most O(log log n) bits leak.
+
+    The result is at most 12 % larger than ``length`` (much less for large sizes), and
+    never below ``MIN_PADDED``.
+    """
+    length = max(length, MIN_PADDED)
+    exponent = length.bit_length() - 1
+    size_bits = exponent.bit_length()
+    mask = (1 << (exponent - size_bits)) - 1
+    return (length + mask) & ~mask
+
+
 def seal_bundle(  # noqa: PLR0917  (positional order is the published API)
     dst: BinaryIO,
     recipients: Sequence[BundleRecipient],
@@ -78,8 +100,15 @@ def seal_bundle(  # noqa: PLR0917  (positional order is the published API)
     sequence: int,
     entries: Sequence[BundleEntry],
     meta: Mapping[str, Any],
+    *,
+    pad: Callable[[int], int] | None = None,
 ) -> Manifest:
     """Write a bundle to ``dst``; returns the signed manifest.
+
+    With ``pad`` (e.g. ``padme``), a last entry named ``padding`` of zero bytes makes the
+    plaintext exactly ``pad(unpadded size)`` bytes long (or the next size ``pad`` gives,
+    when the entry itself does not fit in the difference), so the file's size tells
+    only its size bucket.
 
     On ContentMismatch (an entry's bytes differ from its declared size/hash) the file in
     ``dst`` is left unsealed and will not decrypt: discard it."""
@@ -94,7 +123,46 @@ def seal_bundle(  # noqa: PLR0917  (positional order is the published API)
         file_key=os.urandom(FILE_KEY_SIZE),
         nonce=os.urandom(NONCE_SIZE),
         ephemeral=None,
+        pad=pad,
     )
+
+
+def plaintext_size(manifest_length: int, entries: Sequence[BundleEntry]) -> int:
+    """The payload's size: magic, length, manifest, signature and every entry's bytes."""
+    return len(MAGIC) + 4 + manifest_length + SIGNATURE_SIZE + sum(e.size for e in entries)
+
+
+def _zeros(size: int) -> Iterable[bytes]:
+    block = bytes(min(size, 1 << 20))
+    while size:
+        yield block[: min(size, len(block))]
+        size -= min(size, len(block))
+
+
+def _zero_sha256(size: int) -> bytes:
+    digest = hashlib.sha256()
+    for chunk in _zeros(size):
+        digest.update(chunk)
+    return digest.digest()
+
+
+def _padding_entry(
+    entries: Sequence[BundleEntry], unpadded: int, pad: Callable[[int], int]
+) -> BundleEntry:
+    """The ``padding`` entry that brings the payload to a size ``pad`` gives."""
+    # In the canonical manifest the entry adds ',{"name":"padding","sha256":"<64>","size":N}'.
+    fixed = len(',{"name":"","sha256":"","size":}') + len(PADDING_ENTRY) + 64
+    if not entries:
+        fixed -= 1  # no comma before the first entry
+    target = pad(unpadded)
+    while True:
+        size = target - unpadded - fixed - 1
+        while size >= 0 and fixed + len(str(size)) + size + unpadded != target:
+            size -= 1
+        if size >= 0:
+            return BundleEntry(PADDING_ENTRY, size, _zero_sha256(size),
+                               lambda n=size: _zeros(n))
+        target = pad(target + 1)
 
 
 def _seal_bundle_from_parts(  # noqa: PLR0917  (mirrors seal_bundle)
@@ -109,20 +177,29 @@ def _seal_bundle_from_parts(  # noqa: PLR0917  (mirrors seal_bundle)
     file_key: bytes,
     nonce: bytes,
     ephemeral: Sequence[X25519PrivateKey] | None,
+    pad: Callable[[int], int] | None = None,
 ) -> Manifest:
     """Deterministic sealing for vectors: ``ephemeral`` fixes X25519 stanzas (hybrid
     stanzas draw HPKE randomness inside OpenSSL and cannot be fixed)."""
     _check_bundle_recipients(recipients)
     for entry in entries:
         check_name(entry.name)
-    manifest = Manifest(
-        device_public_key=device.public_bytes(),
-        sequence=sequence,
-        created=datetime.fromtimestamp(int(now.timestamp()), UTC),
-        recipients=tuple(str(r) for r in recipients),
-        meta=dict(meta),
-        entries=tuple(ManifestEntry(e.name, e.size, e.sha256) for e in entries),
-    )
+
+    def manifest_of(listed: Sequence[BundleEntry]) -> Manifest:
+        return Manifest(
+            device_public_key=device.public_bytes(),
+            sequence=sequence,
+            created=datetime.fromtimestamp(int(now.timestamp()), UTC),
+            recipients=tuple(str(r) for r in recipients),
+            meta=dict(meta),
+            entries=tuple(ManifestEntry(e.name, e.size, e.sha256) for e in listed),
+        )
+
+    if pad is not None:
+        # The unpadded manifest's length only (validated once, below, with the padding in).
+        length = len(_canonical(_as_json(manifest_of(entries))))
+        entries = [*entries, _padding_entry(entries, plaintext_size(length, entries), pad)]
+    manifest = manifest_of(entries)
     body = encode_manifest(manifest)
     stanzas = _stanzas(recipients, file_key, ephemeral)
     writer = _encrypt_from_parts(dst, stanzas, file_key, nonce)
@@ -155,9 +232,36 @@ def _stanzas(
     ]
 
 
+#: Entries up to this size are hashed in the caller's thread: a worker thread per entry
+#: cost more than the hashing itself for small reports (issue 10, item 11).
+_HASH_INLINE = 1 << 20
+
+
+def _digest_for(size: int) -> Any:
+    """SHA-256 on a second core for a large entry (crypto/digest.py), inline for a small one."""
+    return BackgroundDigest(hashlib.sha256()) if size > _HASH_INLINE else _InlineDigest()
+
+
+class _InlineDigest:
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+
+    def update(self, data: bytes) -> None:
+        self._hash.update(data)
+
+    def digest(self) -> bytes:
+        return self._hash.digest()
+
+    def __enter__(self) -> _InlineDigest:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        return None
+
+
 def _write_entry(writer: AgeWriter, entry: BundleEntry) -> None:
     written = 0
-    with BackgroundDigest(hashlib.sha256()) as digest:
+    with _digest_for(entry.size) as digest:
         for chunk in entry.open():
             written += len(chunk)
             if written > entry.size:
@@ -231,7 +335,7 @@ def _read_entry(
     entry: ManifestEntry,
     sink: Callable[[ManifestEntry], AbstractContextManager[Writable]],
 ) -> None:
-    with BackgroundDigest(hashlib.sha256()) as digest:
+    with _digest_for(entry.size) as digest:
         with sink(entry) as out:
             for part in plain.stream(entry.size):
                 chunk = _as_bytes(part)

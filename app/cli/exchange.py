@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from app.exchange import bundles
+from app.exchange import bundles, exporter
 from app.exchange.progress import Progress
 from app.messages import cli_gettext as _
 from app.messages import cli_ngettext
@@ -17,9 +17,10 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
     @command(main, "export")
     @click.option(
         "--out",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=click.Path(path_type=Path),
         required=True,
-        help="Bundle file to write (e.g. on a USB stick).",
+        help="Bundle file to write (e.g. on a USB stick); an existing folder: a bundle "
+        "with a random name in it.",
     )
     @click.option(
         "--purge",
@@ -28,25 +29,36 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
     )
     @click.pass_context
     def export(ctx: click.Context, data: Path | None, out: Path, purge: bool) -> None:
-        """Seal every report not yet exported into one bundle for all recipients.
+        """Seal every report not yet exported into bundles for all recipients.
 
-        Reads: the store passphrase. Prints the number of reports sealed as the last line.
+        One bundle holds about 7,000 reports; more go to FILE-2, FILE-3... (or, for a
+        folder, more random names). Reads: the store passphrase. Prints each bundle on
+        stderr and the number of reports sealed as the last line of stdout.
         """
         store = open_store(ctx, data, role="field")
+        folder = out if out.is_dir() else None
+        if folder is not None:
+            out = folder / exporter.default_name()
         try:
-            result = bundles.export_bundle(store, out, purge=purge, progress=Progress.for_stderr())
+            result = bundles.export_bundle(
+                store, out, purge=purge, progress=Progress.for_stderr(),
+                notify=lambda line: click.echo(_("note: %(what)s", what=line), err=True),
+                names=(lambda n: out if n == 1 else folder / exporter.default_name())
+                if folder is not None else None,
+            )
         finally:
             store.lock()
-        click.echo(
-            cli_ngettext(
-                "%(num)d report sealed into %(path)s (bundle %(seq)s)",
-                "%(num)d reports sealed into %(path)s (bundle %(seq)s)",
-                result.report_count,
-                path=out,
-                seq=result.sequence,
-            ),
-            err=True,
-        )
+        for written in result.bundles:
+            click.echo(
+                cli_ngettext(
+                    "%(num)d report sealed into %(path)s (bundle %(seq)s)",
+                    "%(num)d reports sealed into %(path)s (bundle %(seq)s)",
+                    written.report_count,
+                    path=written.path,
+                    seq=written.sequence,
+                ),
+                err=True,
+            )
         if purge:
             click.echo(_("The exported reports were deleted from this device."), err=True)
         click.echo(result.report_count)

@@ -1,20 +1,24 @@
-"""Export (field store): every report not yet exported, sealed into one signed bundle.
+"""Export (field store): every report not yet exported, sealed into signed bundles.
 
 For each report the bundle carries ``report-<id>.json`` (the report, its attachment list
 and custody record), ``att-<id>`` (the stored bytes) and ``orig-<id>.age`` (the original
 image sealed to the recipients at intake); and ``inbox-<id>.age`` for each public
 submission sealed on arrival. The file is written under a temporary name in the target
 folder, fsynced, read back and compared, and only then renamed; only after that are
-reports marked exported (or purged).
+reports marked exported (or purged). An export too large for one manifest (1 MiB, 10,000
+entries) becomes several bundles, each numbered and committed in turn.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
+import re
 import zlib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +29,11 @@ from app.exchange.progress import Progress
 from app.messages import gettext as _
 from app.records import attachments, custody, reports
 from app.store import device, keyring, meta, training
-from app.store.fsutil import file_chunks, file_sha256, fsync_dir, random_name
+from app.store.fsutil import fault_point, file_chunks, file_sha256, fsync_dir, random_name
 from app.store.store import Store, StoreError
 from app.timeutil import utc_now
-from crypto.bundle import BundleEntry, seal_bundle
+from crypto.bundle import MAX_ENTRIES, MAX_MANIFEST, BundleEntry, padme, seal_bundle
+from crypto.device import DeviceKey
 from crypto.digest import BackgroundDigest
 
 #: The ``kind`` in every field export's manifest ``meta``.
@@ -37,82 +42,136 @@ _READ = 1024 * 1024
 
 
 @dataclass(frozen=True)
-class ExportResult:
+class BundleWritten:
     sequence: int
     report_count: int
     path: Path
 
 
-def _json_entry(name: str, value: Any) -> BundleEntry:
-    data = reports.canonical_json(value).encode()
+@dataclass(frozen=True)
+class ExportResult:
+    #: The first bundle's number and path; ``bundles`` lists every one.
+    sequence: int
+    report_count: int
+    path: Path
+    #: What interrupted earlier exports left behind (shown once, then forgotten).
+    notices: list[str] = field(default_factory=list)
+    bundles: list[BundleWritten] = field(default_factory=list)
+
+
+@dataclass
+class _Item:
+    """One report (or sealed inbox submission) with the bundle entries it needs."""
+
+    entries: list[BundleEntry]
+    report: sqlcipher3.Row | None = None
+    inbox_id: str | None = None
+
+
+_ATTACHMENT_FIELDS = ("id", "name", "media_type", "size", "sha256", "original_size",
+                      "original_sha256")
+
+
+def _bytes_entry(name: str, data: bytes) -> BundleEntry:
     return BundleEntry(name, len(data), hashlib.sha256(data).digest(), lambda: iter([data]))
 
 
-def _report_entries(
-    conn: sqlcipher3.Connection, cfg: Config, row: sqlcipher3.Row
-) -> list[BundleEntry]:
-    """The report document, then each attachment's bytes and sealed original."""
-    entries: list[BundleEntry] = []
-    files = []
-    for att in attachments.for_report(conn, row["id"]):
-        item = {
-            k: att[k]
-            for k in (
-                "id",
-                "name",
-                "media_type",
-                "size",
-                "sha256",
-                "original_size",
-                "original_sha256",
-                "metadata_removed",
-            )
-        }
-        item["metadata_removed"] = bool(att["metadata_removed"])
-        item["entry"] = f"att-{att['id']}"
-        entries.append(
-            BundleEntry(
-                item["entry"],
-                att["size"],
-                bytes.fromhex(att["sha256"]),
-                lambda a=att: attachments.read_chunks(cfg, a["file_name"], a["file_key"]),
-            )
-        )
-        if att["sealed_original"]:
-            path = attachments.file_path(cfg, att["sealed_original"])
-            item["original_entry"] = f"orig-{att['id']}.age"
-            entries.append(
-                BundleEntry(
-                    item["original_entry"],
-                    path.stat().st_size,
-                    file_sha256(path),
-                    lambda p=path: file_chunks(p),
-                )
-            )
-        files.append(item)
-    document = {
-        "report": {k: row[k] for k in ("id", "revision", "origin", "created_at", "updated_at")}
-        | {"body": reports.body_of(row)},
-        "attachments": files,
-        "custody": custody.history(conn, row["id"]),
-    }
-    return [_json_entry(f"report-{row['id']}.json", document), *entries]
+def _file_entry(name: str, path: Path) -> BundleEntry:
+    return BundleEntry(name, path.stat().st_size, file_sha256(path), lambda: file_chunks(path))
 
 
-def _inbox_entries(conn: sqlcipher3.Connection, cfg: Config) -> tuple[list[BundleEntry], list[str]]:
-    entries, ids = [], []
-    for row in conn.execute("SELECT * FROM inbox WHERE exported_in IS NULL ORDER BY received_at"):
-        path = attachments.file_path(cfg, row["file_name"])
-        entries.append(
-            BundleEntry(
-                f"inbox-{row['id']}.age",
-                path.stat().st_size,
-                file_sha256(path),
-                lambda p=path: file_chunks(p),
-            )
-        )
-        ids.append(row["id"])
-    return entries, ids
+def _document(row: sqlcipher3.Row, files: list[dict[str, Any]],
+              history: list[dict[str, Any]]) -> bytes:
+    """``report-<id>.json``: canonical JSON of the report, its attachments and custody.
+
+    The stored body is already canonical JSON (``reports.canonical_json``): it is put in
+    as it is, instead of being parsed and written again for every report.
+    """
+    head = reports.canonical_json({"attachments": files, "custody": history})
+    report = reports.canonical_json(
+        {k: row[k] for k in ("created_at", "id", "origin", "revision", "updated_at")})
+    return f'{head[:-1]},"report":{{"body":{row["body"]},{report[1:]}}}'.encode()
+
+
+def _next_bundle(conn: sqlcipher3.Connection, cfg: Config, wanted: set[str], budget: int
+                 ) -> list[_Item]:
+    """The reports and inbox submissions of ``wanted`` not yet exported, in the order they
+    were made, as many as one manifest of ``budget`` bytes holds (at least one), each
+    with its entries: a few queries for all of them, documents built only for those."""
+    by_report: dict[str, list[sqlcipher3.Row]] = {}
+    for att in conn.execute(
+            "SELECT a.* FROM attachments a JOIN reports r ON r.id = a.report_id"
+            " WHERE r.exported_in IS NULL ORDER BY a.added_at, a.name"):
+        by_report.setdefault(att["report_id"], []).append(att)
+    chosen: list[sqlcipher3.Row] = []
+    inbox: list[_Item] = []
+    used = [0, 0]  # manifest bytes, entries
+
+    def room(entries: int) -> bool:
+        # Per entry about 96 bytes of JSON besides its name (up to 48) and size (13 digits).
+        used[0] += entries * (96 + 48 + 13)
+        used[1] += entries
+        # One entry stays free for the padding; the first item always goes.
+        return not (chosen or inbox) or (used[0] <= budget and used[1] <= MAX_ENTRIES - 1)
+
+    full = False
+    for row in conn.execute("SELECT * FROM reports WHERE exported_in IS NULL ORDER BY created_at"):
+        if row["id"] in wanted:
+            atts = by_report.get(row["id"], [])
+            if not room(1 + len(atts) + sum(1 for a in atts if a["sealed_original"])):
+                full = True
+                break
+            chosen.append(row)
+    if not full:
+        for row in conn.execute(
+                "SELECT * FROM inbox WHERE exported_in IS NULL ORDER BY received_at"):
+            if row["id"] in wanted:
+                if not room(1):
+                    break
+                path = attachments.file_path(cfg, row["file_name"])
+                inbox.append(_Item([_file_entry(f"inbox-{row['id']}.age", path)],
+                                   inbox_id=row["id"]))
+    history: dict[str, list[dict[str, Any]]] = {}
+    _temp_ids(conn, [row["id"] for row in chosen])
+    for event in conn.execute(
+            "SELECT report_id, at, event, device, detail FROM custody"
+            " WHERE report_id IN (SELECT id FROM export_ids) ORDER BY seq"):
+        history.setdefault(event["report_id"], []).append(
+            {"at": event["at"], "event": event["event"], "device": event["device"],
+             "detail": event["detail"]})
+    items = []
+    for row in chosen:
+        entries: list[BundleEntry] = []
+        files = []
+        for att in by_report.get(row["id"], []):
+            item = {k: att[k] for k in _ATTACHMENT_FIELDS}
+            item["metadata_removed"] = bool(att["metadata_removed"])
+            item["entry"] = f"att-{att['id']}"
+            entries.append(BundleEntry(
+                item["entry"], att["size"], bytes.fromhex(att["sha256"]),
+                lambda a=att: attachments.read_chunks(cfg, a["file_name"], a["file_key"])))
+            if att["sealed_original"]:
+                item["original_entry"] = f"orig-{att['id']}.age"
+                entries.append(_file_entry(item["original_entry"],
+                                           attachments.file_path(cfg, att["sealed_original"])))
+            files.append(item)
+        document = _bytes_entry(f"report-{row['id']}.json",
+                                _document(row, files, history.get(row["id"], [])))
+        items.append(_Item([document, *entries], report=row))
+    return items + inbox
+
+
+def _temp_ids(conn: sqlcipher3.Connection, ids: list[str]) -> None:
+    """Fill the in-memory table ``export_ids`` (temp_store is MEMORY) with ``ids``."""
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS export_ids(id TEXT PRIMARY KEY)")
+    conn.execute("DELETE FROM export_ids")
+    conn.executemany("INSERT INTO export_ids(id) VALUES (?)", [(i,) for i in ids])
+
+
+def _manifest_budget(recipients: list[Any], meta_size: int) -> int:
+    """Manifest bytes left for entries once the fixed fields are in (with a margin)."""
+    fixed = 1024 + sum(len(str(r)) + 3 for r in recipients) + meta_size
+    return MAX_MANIFEST - fixed - 512  # the padding entry's line, and room to spare
 
 
 class _Crc32:
@@ -166,10 +225,14 @@ def _read_back_matches(path: Path, writer: _CheckedWriter) -> bool:
     return (actual, size) == (expected, writer.size)
 
 
-def _write_bundle(out: Path, seal: Any, progress: Progress) -> None:
-    """Write via ``seal(fileobj)`` to a temporary name, fsync, read back, rename."""
+def _part_name(out: Path) -> Path:
+    """The hidden temporary name a bundle is written under, beside its final name."""
+    return out.parent / f".{random_name()}.part"
+
+
+def _write_bundle(out: Path, tmp: Path, seal: Any, progress: Progress) -> None:
+    """Write via ``seal(fileobj)`` to ``tmp``, fsync, read back, rename to ``out``."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{random_name()}.part"
     try:
         with open(tmp, "xb") as fh:
             writer = _CheckedWriter(fh, progress)
@@ -177,6 +240,7 @@ def _write_bundle(out: Path, seal: Any, progress: Progress) -> None:
                 seal(writer)
             finally:
                 writer.check.close()
+            fault_point("export-sealed")
             fh.flush()
             os.fsync(fh.fileno())
         if not _read_back_matches(tmp, writer):
@@ -212,61 +276,254 @@ def _rename_without_overwriting(tmp: Path, out: Path) -> None:
 
 def next_sequence(conn: sqlcipher3.Connection) -> int:
     """The sequence number the next export will carry."""
-    return int(meta.get(conn, "export_sequence", "0") or "0") + 1
+    return int(meta.get(conn, _COUNTER, "0") or "0") + 1
 
 
-def default_name(conn: sqlcipher3.Connection) -> str:
-    """``bundle-<device>-<sequence>.age``: unique across the devices sharing a stick."""
-    return f"bundle-{device.device_id(conn)[:8]}-{next_sequence(conn):05d}.age"
+def default_name() -> str:
+    """``<32 random hex>.age``: says nothing of the device or how many bundles it sent.
+
+    The device and the sequence number are inside the signed manifest, which only the
+    coordinators can read; random names are also unique across devices sharing a stick.
+    """
+    return f"{random_name()}.age"
+
+
+#: A bundle file name as ``default_name`` makes it (the pages offer only these).
+DEFAULT_NAME = re.compile(r"[0-9a-f]{32}\.age")
+
+
+#: The persistent counter of bundle sequence numbers (``meta``).
+_COUNTER = "export_sequence"
+#: Sequence numbers reserved by exports not yet recorded:
+#: ``[{"sequence": n, "path": final name, "part": temporary name}]``.
+_PENDING = "export_pending"
+#: Temporary ``.part`` files of interrupted exports on a folder that was not there (a USB
+#: stick not plugged in) when the next export looked: tried again at every export.
+_STALE_PARTS = "export_stale_parts"
+_MAX_STALE_PARTS = 50
+
+
+def _set_meta(conn: sqlcipher3.Connection, key: str, value: str) -> None:
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
+def _meta_list(conn: sqlcipher3.Connection, key: str) -> list[Any]:
+    return list(meta.get_json(conn, key, []) or [])
+
+
+def _reserve_sequence(conn: sqlcipher3.Connection, out: Path, part: Path) -> tuple[int, list[str]]:
+    """Take the next sequence number and commit it *before* anything is written.
+
+    A crash between publishing the file and recording the export then costs a gap in the
+    sequence (which the coordinator sees and the monitor can explain), never a second,
+    different bundle under the same number (which the coordinator refuses as a replay).
+    Returns the number and what interrupted exports before this one left behind.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        notices, stale = _tidy_interrupted(conn)
+        sequence = meta.next_counter(conn, _COUNTER)
+        _set_meta(conn, _PENDING, json.dumps(
+            [{"sequence": sequence, "path": str(out), "part": str(part)}]))
+        _set_meta(conn, _STALE_PARTS, json.dumps(stale[-_MAX_STALE_PARTS:]))
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    return sequence, notices
+
+
+def _tidy_interrupted(conn: sqlcipher3.Connection) -> tuple[list[str], list[str]]:
+    """Explain the bundles of interrupted exports; remove their ``.part`` files.
+
+    Returns the notices for the monitor and the parts still to remove later (their
+    folder, a USB stick, is not there now). Only parts this store wrote are touched:
+    their exact names were recorded before writing began.
+    """
+    notices: list[str] = []
+    parts = list(_meta_list(conn, _STALE_PARTS))
+    for item in _meta_list(conn, _PENDING):
+        path = Path(item["path"])
+        if path.is_file():
+            notices.append(_(
+                "an interrupted export wrote bundle %(seq)s to %(path)s without recording "
+                "it: that file is a valid bundle and can be imported; its reports are "
+                "sealed again into this export", seq=item["sequence"], path=path))
+        else:
+            notices.append(_(
+                "an interrupted export never wrote bundle %(seq)s: the coordinator will see "
+                "that number missing; nothing of it was lost", seq=item["sequence"]))
+        if item.get("part"):
+            parts.append(item["part"])
+    stale: list[str] = []
+    for name in parts:
+        part = Path(name)
+        try:
+            part.unlink()
+        except FileNotFoundError:
+            if not part.parent.is_dir():
+                stale.append(name)  # the stick is not plugged in: try next time
+            continue
+        except OSError:
+            stale.append(name)
+            continue
+        fsync_dir(part.parent)
+        notices.append(_("removed %(path)s, an unfinished bundle file an interrupted export "
+                         "left behind", path=part))
+    return notices, stale
+
+
+def _give_back(conn: sqlcipher3.Connection, sequence: int) -> None:
+    """Nothing was published under ``sequence``: return the number if it is still the last."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if int(meta.get(conn, _COUNTER, "0") or "0") == sequence:
+            _set_meta(conn, _COUNTER, str(sequence - 1))
+        pending = [p for p in _meta_list(conn, _PENDING) if p["sequence"] != sequence]
+        _set_meta(conn, _PENDING, json.dumps(pending))
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+
+
+def numbered_names(out: Path) -> Callable[[int], Path]:
+    """``FILE`` for the first bundle, then ``FILE-2``, ``FILE-3``… (before the suffix)."""
+    return lambda n: out if n == 1 else out.with_name(f"{out.stem}-{n}{out.suffix}")
 
 
 def export_bundle(
-    store: Store, out: Path, *, purge: bool = False, progress: Progress | None = None
+    store: Store,
+    out: Path,
+    *,
+    purge: bool = False,
+    progress: Progress | None = None,
+    notify: Callable[[str], None] | None = None,
+    names: Callable[[int], Path] | None = None,
 ) -> ExportResult:
-    """Seal every report not yet exported; mark them exported (or purge) only afterwards."""
+    """Seal every report not yet exported; mark them exported (or purge) only afterwards.
+
+    Bundle *n* of the export goes to ``names(n)`` (default ``numbered_names(out)``: one
+    bundle fits up to about 7,000 reports). Each bundle is reserved, written and then
+    committed on its own: an error in a later one leaves the earlier ones exported.
+    ``notify`` hears at once what interrupted exports before this one left behind (also
+    in ``ExportResult.notices``), so the monitor learns it even if this export fails.
+    """
     progress = progress or Progress(None)
+    names = names or numbered_names(out)
+    told: list[str] = []
+
+    def notify_all(line: str) -> None:
+        told.append(line)
+        if notify is not None:
+            notify(line)
+
     cfg = store.config
     conn = store.connect()
+    written: list[BundleWritten] = []
     try:
         key = device.key(conn)  # made at init; made (and committed) here for older stores
-        # Hold the write lock from the first read to the commit: an edit saved while a long
-        # export runs waits, instead of being marked exported (or purged) unsent.
-        conn.execute("BEGIN IMMEDIATE")
         recipients = keyring.recipients_of(conn)
         if not recipients:
             raise StoreError(
                 _("no recipients: add a coordinator's key with 'kuager recipients add age1...'")
             )
-        rows = conn.execute(
-            "SELECT * FROM reports WHERE exported_in IS NULL ORDER BY created_at"
-        ).fetchall()
-        entries = [entry for row in rows for entry in _report_entries(conn, cfg, row)]
-        inbox_entries, inbox_ids = _inbox_entries(conn, cfg)
-        entries += inbox_entries
-        progress.start(sum(e.size for e in entries))
-        sequence = meta.next_counter(conn, "export_sequence")
-        bundle_meta = {
-            "kind": BUNDLE_KIND,
-            "store": training.mode(conn),
-            "reports": len(rows),
-            "inbox": len(inbox_ids),
-        }
-        _write_bundle(
-            out,
-            lambda fh: seal_bundle(fh, recipients, key, sequence, entries, bundle_meta),
-            progress,
-        )
-        _mark_exported(conn, rows, inbox_ids, sequence, key.device_id)
-        files = _purge_rows(conn, rows, inbox_ids) if purge else []
-        conn.commit()
-        attachments.remove_files(cfg, files)
+        # What this export sends: what is unsent now (later reports wait for the next one).
+        wanted = {row[0] for row in conn.execute(
+            "SELECT id FROM reports WHERE exported_in IS NULL"
+            " UNION SELECT id FROM inbox WHERE exported_in IS NULL")}
+        while True:
+            part = _export_one(conn, cfg, key=key, recipients=recipients,
+                               out=names(len(written) + 1), wanted=wanted, purge=purge,
+                               progress=progress, notify=notify_all, first=not written)
+            if part is None:
+                break
+            written.append(part)
+            if not wanted:
+                break
         progress.finish()
-        return ExportResult(sequence, len(rows) + len(inbox_ids), out)
+    except StoreError as exc:
+        conn.rollback()
+        if written:
+            raise StoreError(_(
+                "%(num)d reports were sealed into %(paths)s; the rest were not: %(why)s",
+                num=sum(b.report_count for b in written),
+                paths=", ".join(str(b.path) for b in written), why=exc)) from None
+        raise
     except BaseException:
         conn.rollback()
         raise
     finally:
         conn.close()
+    first = written[0]
+    return ExportResult(first.sequence, sum(b.report_count for b in written), first.path, told,
+                        written)
+
+
+def _export_one(
+    conn: sqlcipher3.Connection,
+    cfg: Config,
+    *,
+    key: DeviceKey,
+    recipients: list[Any],
+    out: Path,
+    wanted: set[str],
+    purge: bool,
+    progress: Progress,
+    notify: Callable[[str], None],
+    first: bool,
+) -> BundleWritten | None:
+    """Reserve a number, seal the next bundle's worth of ``wanted``, commit; None if none."""
+    part = _part_name(out)
+    sequence, notices = _reserve_sequence(conn, out, part)
+    for notice in notices:
+        notify(notice)
+    fault_point("export-reserved")
+    published = False
+    try:
+        # Hold the write lock from the first read to the commit: an edit saved while a long
+        # export runs waits, instead of being marked exported (or purged) unsent.
+        conn.execute("BEGIN IMMEDIATE")
+        mode = training.mode(conn)
+        items = _next_bundle(conn, cfg, wanted, _manifest_budget(recipients, 200 + len(mode)))
+        if not items and not first:
+            conn.rollback()
+            _give_back(conn, sequence)
+            wanted.clear()
+            return None
+        rows = [i.report for i in items if i.report is not None]
+        inbox_ids = [i.inbox_id for i in items if i.inbox_id is not None]
+        entries = [e for i in items for e in i.entries]
+        progress.start(progress.bytes_done + sum(e.size for e in entries))
+        bundle_meta = {"kind": BUNDLE_KIND, "store": mode, "reports": len(rows),
+                       "inbox": len(inbox_ids)}
+        _write_bundle(
+            out,
+            part,
+            lambda fh: seal_bundle(
+                fh, recipients, key, sequence, entries, bundle_meta, pad=padme
+            ),
+            progress,
+        )
+        published = True
+        fault_point("export-published")
+        _mark_exported(conn, rows, inbox_ids, sequence, key.device_id)
+        files = _purge_rows(conn, rows, inbox_ids) if purge else []
+        _set_meta(conn, _PENDING, "[]")
+        conn.commit()
+        attachments.remove_files(cfg, files)
+        wanted.difference_update([r["id"] for r in rows], inbox_ids)
+        progress.add(reports=len(rows) + len(inbox_ids))
+        return BundleWritten(sequence, len(rows) + len(inbox_ids), out)
+    except BaseException:
+        conn.rollback()
+        if not published:
+            _give_back(conn, sequence)
+        raise
 
 
 def _mark_exported(
@@ -276,18 +533,23 @@ def _mark_exported(
     sequence: int,
     device_id: str,
 ) -> None:
+    now = utc_now()
     conn.execute(
         "INSERT INTO exports(sequence, created_at, report_count) VALUES (?,?,?)",
-        (sequence, utc_now(), len(rows) + len(inbox_ids)),
+        (sequence, now, len(rows) + len(inbox_ids)),
     )
-    for row in rows:
-        conn.execute(
-            "UPDATE reports SET status = 'exported', exported_in = ? WHERE id = ?",
-            (sequence, row["id"]),
-        )
-        custody.record(conn, row["id"], "exported", device=device_id, detail=f"bundle {sequence}")
-    for inbox_id in inbox_ids:
-        conn.execute("UPDATE inbox SET exported_in = ? WHERE id = ?", (sequence, inbox_id))
+    # One UPDATE over an in-memory list of ids: half the time of one UPDATE per report.
+    _temp_ids(conn, [row["id"] for row in rows])
+    conn.execute(
+        "UPDATE reports SET status = 'exported', exported_in = ?"
+        " WHERE id IN (SELECT id FROM export_ids)",
+        (sequence,),
+    )
+    conn.execute("DELETE FROM export_ids")
+    custody.record_many(conn, [(row["id"], "exported") for row in rows], device=device_id,
+                        detail=f"bundle {sequence}", at=now)
+    conn.executemany("UPDATE inbox SET exported_in = ? WHERE id = ?",
+                     [(sequence, inbox_id) for inbox_id in inbox_ids])
 
 
 def _purge_rows(conn: sqlcipher3.Connection, rows: list[sqlcipher3.Row],

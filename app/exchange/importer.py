@@ -23,9 +23,8 @@ from app.messages import gettext as _
 from app.messages import ngettext
 from app.records import attachments
 from app.store import keyring, training
-from app.store.fsutil import file_sha256
+from app.store.fsutil import fault_point, file_sha256
 from app.store.store import Store
-from app.timeutil import utc_now
 from crypto.bundle import Manifest, open_bundle
 from crypto.errors import CryptoError
 
@@ -85,6 +84,7 @@ def import_bundle(store: Store, path: Path, progress: Progress | None = None) ->
             raise ImportRefused(str(exc)) from None
         except OSError as exc:
             raise ImportRefused(exc.strerror or str(exc)) from None
+        fault_point("import-staged")
         context = ImportContext(conn, store.config, manifest, staging, identities, moved)
         try:
             result = _apply(context, path)
@@ -92,6 +92,7 @@ def import_bundle(store: Store, path: Path, progress: Progress | None = None) ->
             # bundle_schema should have refused the document already; never a traceback.
             raise ImportRefused(_("the bundle's content is malformed (%(what)s)",
                                   what=type(exc).__name__)) from None
+        fault_point("import-applied")
         conn.commit()
         progress.finish()
         result.missing = missing_bundles(conn)
@@ -143,12 +144,14 @@ def _apply(context: ImportContext, path: Path) -> ImportResult:
                           new_device, already)
     if already:
         return result
-    now = utc_now()
+    now = context.now
     if new_device:
         conn.execute("INSERT INTO devices(device_id, public_key, fingerprint, first_seen)"
                      " VALUES (?,?,?,?)", (manifest.device_id,
                                            manifest.device_public_key.hex(),
                                            manifest.fingerprint, now))
+    context.prefetch([name[len("report-"):-len(".json")] for name in context.staging.json
+                      if name.startswith("report-")])
     for raw in context.staging.json.values():
         added = import_report(context, raw)
         result.reports_added += added
@@ -156,6 +159,7 @@ def _apply(context: ImportContext, path: Path) -> ImportResult:
     for name, spool in context.staging.files.items():
         if name.startswith("inbox-"):
             result.reports_added += import_envelope(context, spool)
+    context.flush()
     conn.execute("INSERT INTO bundles(device_id, sequence, sha256, imported_at, report_count)"
                  " VALUES (?,?,?,?,?)", (manifest.device_id, manifest.sequence, digest, now,
                                          result.reports_added))

@@ -2,10 +2,15 @@
 transaction): new report revisions, attachments deduplicated by hash, sealed originals
 and inbox envelopes opened with the coordinator's identities and re-encrypted at rest.
 Every file written is recorded in ``ImportContext.moved`` so a rollback can remove it.
+
+Rows are gathered and written with one statement per table (``ImportContext.flush``), and
+what the store already holds about the bundle's reports is read once (``prefetch``): a
+few statements per bundle instead of several per report.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +21,7 @@ from app.exchange import inbox
 from app.exchange import schema as bundle_schema
 from app.exchange.staging import ImportRefused, Staging
 from app.messages import gettext as _
-from app.records import attachments, custody, reports
+from app.records import attachments, reports
 from app.store.fsutil import random_name
 from app.store.spool import EncryptedSpool
 from app.timeutil import utc_now
@@ -25,6 +30,15 @@ from crypto.bundle import Manifest
 from crypto.errors import CryptoError
 
 __all__ = ["ImportContext", "ImportRefused", "import_envelope", "import_report"]
+
+
+@dataclass
+class _Known:
+    """What the store holds about one report id: who sent it, its contents, its revision."""
+
+    owners: set[str] = field(default_factory=set)
+    contents: set[str] = field(default_factory=set)
+    latest: int = 0
 
 
 @dataclass
@@ -37,12 +51,71 @@ class ImportContext:
     moved: list[str]
     #: Entry names already claimed by an attachment: each may be used once.
     used_entries: set[str] = field(default_factory=set)
+    now: str = field(default_factory=utc_now)
+    known: dict[str, _Known] = field(default_factory=dict)
+    #: (report id, sha256) of every attachment stored for the prefetched reports.
+    attachments_known: set[tuple[str, str]] = field(default_factory=set)
+    prefetched: set[str] = field(default_factory=set)
+    pending_reports: list[tuple[Any, ...]] = field(default_factory=list)
+    pending_custody: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+    device_id: str = ""
+
+    def __post_init__(self) -> None:
+        self.device_id = self.manifest.device_id  # a SHA-256 each time it is asked for
 
     def record(self, report_id: str, event: str, detail: str = "", *, device: str | None = None,
                at: str | None = None) -> None:
-        custody.record(self.conn, report_id, event,
-                       device=self.manifest.device_id if device is None else device,
-                       detail=detail, at=at)
+        self.pending_custody.append(
+            (report_id, at or self.now, event,
+             self.device_id if device is None else device, detail))
+
+    def prefetch(self, report_ids: list[str]) -> None:
+        """Read once what the store holds about these reports and their attachments."""
+        conn = self.conn
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS import_ids(id TEXT PRIMARY KEY)")
+        conn.execute("DELETE FROM import_ids")
+        conn.executemany("INSERT OR IGNORE INTO import_ids(id) VALUES (?)",
+                         [(i,) for i in report_ids])
+        for row in conn.execute(
+                "SELECT id, revision, content_sha256, source_device FROM reports"
+                " WHERE id IN (SELECT id FROM import_ids)"):
+            self._add_known(row[0], row[1], row[2], row[3])
+        self.attachments_known.update(
+            (row[0], row[1]) for row in conn.execute(
+                "SELECT report_id, sha256 FROM attachments"
+                " WHERE report_id IN (SELECT id FROM import_ids)"))
+        conn.execute("DELETE FROM import_ids")
+        self.prefetched.update(report_ids)
+
+    def _add_known(self, report_id: str, revision: int, content: str,
+                   owner: str | None) -> None:
+        known = self.known.setdefault(report_id, _Known())
+        known.owners.add(owner or "")
+        known.contents.add(content)
+        known.latest = max(known.latest, revision)
+
+    def known_report(self, report_id: str) -> _Known | None:
+        if report_id not in self.prefetched:
+            self.prefetch([report_id])
+        return self.known.get(report_id)
+
+    def attachment_known(self, report_id: str, sha256: str) -> bool:
+        if report_id not in self.prefetched:
+            self.prefetch([report_id])
+        return (report_id, sha256) in self.attachments_known
+
+    def flush(self) -> None:
+        """Write the gathered report and custody rows (the caller commits)."""
+        self.conn.executemany(
+            "INSERT INTO reports(id, revision, origin, status, created_at, updated_at, title,"
+            " occurred_on, region, body, content_sha256, source_device, bundle_sequence,"
+            " imported_at) VALUES (?,?,?,'imported',?,?,?,?,?,?,?,?,?,?)",
+            self.pending_reports)
+        self.conn.executemany(
+            "INSERT INTO custody(report_id, at, event, device, detail) VALUES (?,?,?,?,?)",
+            self.pending_custody)
+        self.pending_reports.clear()
+        self.pending_custody.clear()
 
 
 def _adopt(context: ImportContext, spool: EncryptedSpool) -> attachments.StoredFile:
@@ -60,26 +133,22 @@ def _insert_revision(context: ImportContext, report: dict[str, Any]) -> bool:
     A report belongs to the device that first sent it: another device (or a stolen one
     replaying ids it has seen) cannot put a revision on top of it.
     """
-    conn, body = context.conn, report["body"]
-    owners = {row[0] for row in conn.execute(
-        "SELECT DISTINCT source_device FROM reports WHERE id = ?", (report["id"],))}
-    if owners and owners != {context.manifest.device_id}:
+    body, device_id = report["body"], context.device_id
+    known = context.known_report(report["id"])
+    if known is not None and known.owners and known.owners != {device_id}:
         raise ImportRefused(_("report %(id)s belongs to another device: refusing a revision "
                               "from this one", id=report["id"][:12]))
-    content = reports.content_hash(body)
-    if conn.execute("SELECT 1 FROM reports WHERE id = ? AND content_sha256 = ?",
-                    (report["id"], content)).fetchone():
+    text = reports.canonical_json(body)
+    content = hashlib.sha256(text.encode()).hexdigest()  # = reports.content_hash(body)
+    if known is not None and content in known.contents:
         return False
-    latest = conn.execute("SELECT max(revision) FROM reports WHERE id = ?",
-                          (report["id"],)).fetchone()[0]
-    conn.execute(
-        "INSERT INTO reports(id, revision, origin, status, created_at, updated_at, title,"
-        " occurred_on, region, body, content_sha256, source_device, bundle_sequence, imported_at)"
-        " VALUES (?,?,?,'imported',?,?,?,?,?,?,?,?,?,?)",
-        (report["id"], (latest or 0) + 1, report.get("origin", "operator"),
+    revision = (known.latest if known is not None else 0) + 1
+    context.pending_reports.append(
+        (report["id"], revision, report.get("origin", "operator"),
          report["created_at"], report["updated_at"], body.get("title", ""),
-         body.get("occurred_on", ""), body.get("region", ""), reports.canonical_json(body),
-         content, context.manifest.device_id, context.manifest.sequence, utc_now()))
+         body.get("occurred_on", ""), body.get("region", ""), text,
+         content, device_id, context.manifest.sequence, context.now))
+    context._add_known(report["id"], revision, content, device_id)
     return True
 
 
@@ -90,6 +159,7 @@ def _insert_attachment(context: ImportContext, report_id: str, item: dict[str, A
         context.conn, report_id, attachments.display_name(item["name"]), item["media_type"],
         stored, original_size=item["original_size"], original_sha256=item["original_sha256"],
         metadata_removed=bool(item["metadata_removed"]))
+    context.attachments_known.add((report_id, stored.sha256))
     if original is not None:
         context.conn.execute(
             "UPDATE attachments SET original_file = ?, original_key = ? WHERE id = ?",
@@ -110,8 +180,7 @@ def _open_sealed_original(context: ImportContext, sealed: EncryptedSpool,
 
 
 def _import_attachment(context: ImportContext, report_id: str, item: dict[str, Any]) -> None:
-    if context.conn.execute("SELECT 1 FROM attachments WHERE report_id = ? AND sha256 = ?",
-                            (report_id, item["sha256"])).fetchone():
+    if context.attachment_known(report_id, item["sha256"]):
         return
     spool = context.staging.files.get(item["entry"])
     if spool is None:

@@ -17,6 +17,7 @@ from app.messages import gettext as _
 from app.records.reports import BODY_FIELDS
 
 _HEX32 = re.compile(r"[0-9a-f]{32}")
+_CONTROL = re.compile(r"[\x00-\x1f]")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _ENTRY = re.compile(r"[a-z0-9][a-z0-9._-]{0,127}")
 _TEXT_FIELDS = frozenset(BODY_FIELDS) - {"rights", "acts", "sources", "victims",
@@ -39,7 +40,7 @@ def _bad(what: str) -> ImportRefused:
 def _text(value: Any, what: str, limit: int = _MAX_TEXT, *, single_line: bool = False) -> str:
     if not isinstance(value, str) or len(value) > limit:
         raise _bad(what)
-    if single_line and any(ord(ch) < 0x20 for ch in value):
+    if single_line and _CONTROL.search(value):
         raise _bad(what)
     return value
 

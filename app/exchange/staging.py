@@ -14,7 +14,7 @@ from app.config import Config
 from app.exchange.progress import Progress
 from app.messages import gettext as _
 from app.store.spool import EncryptedSpool
-from crypto.bundle import ManifestEntry
+from crypto.bundle import PADDING_ENTRY, ManifestEntry
 
 #: A report's JSON entry is read into memory; anything larger is hostile.
 MAX_REPORT_ENTRY = 16 * 1024 * 1024
@@ -31,6 +31,17 @@ class _MemorySink:
 
     def write(self, chunk: Any) -> int:
         self.data += chunk
+        self.progress.add(len(chunk))
+        return len(chunk)
+
+
+class _NullSink:
+    """The ``padding`` entry: zero bytes that only make the file one size among many."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+
+    def write(self, chunk: Any) -> int:
         self.progress.add(len(chunk))
         return len(chunk)
 
@@ -54,7 +65,9 @@ class Staging:
 
     @contextlib.contextmanager
     def sink(self, entry: ManifestEntry) -> Iterator[Any]:
-        if entry.name.endswith(".json"):
+        if entry.name == PADDING_ENTRY:
+            yield _NullSink(self.progress)  # its SHA-256 is still checked by open_bundle
+        elif entry.name.endswith(".json"):
             if entry.size > MAX_REPORT_ENTRY:
                 raise ImportRefused(_("a report entry is implausibly large (%(size)s bytes)",
                                       size=entry.size))

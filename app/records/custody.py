@@ -28,6 +28,22 @@ def record(
     )
 
 
+def record_many(
+    conn: sqlcipher3.Connection,
+    events: list[tuple[str, str]],
+    *,
+    device: str = "",
+    detail: str = "",
+    at: str | None = None,
+) -> None:
+    """``record`` for many ``(report_id, event)`` at once (one statement, same time)."""
+    when = at or utc_now()
+    conn.executemany(
+        "INSERT INTO custody(report_id, at, event, device, detail) VALUES (?,?,?,?,?)",
+        [(report_id, when, event, device, detail) for report_id, event in events],
+    )
+
+
 def history(conn: sqlcipher3.Connection, report_id: str) -> list[dict[str, Any]]:
     rows = conn.execute(
         "SELECT at, event, device, detail FROM custody WHERE report_id = ? ORDER BY seq",

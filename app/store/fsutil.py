@@ -6,9 +6,26 @@ import contextlib
 import hashlib
 import os
 import secrets
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+#: Names a moment at which the process kills itself with SIGKILL (crash tests only; see
+#: tests/test_crash_rounds.py): ``NAME`` (the first time) or ``NAME:N`` (the N-th time).
+#: Unset in normal use; setting it can only end the process.
+FAULT_POINT_VARIABLE = "KUAGER_FAULT_POINT"
+_fault_hits: dict[str, int] = {}
+
+
+def fault_point(name: str) -> None:
+    """Die here, as by ``kill -9``, if ``$KUAGER_FAULT_POINT`` names this moment."""
+    wanted = os.environ.get(FAULT_POINT_VARIABLE)
+    if not wanted or wanted.partition(":")[0] != name:
+        return
+    _fault_hits[name] = _fault_hits.get(name, 0) + 1
+    if _fault_hits[name] >= int(wanted.partition(":")[2] or "1"):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def fsync_dir(folder: Path) -> None:

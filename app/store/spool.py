@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from app.store.fsutil import random_name
+from app.store.fsutil import fault_point, random_name
 from crypto.blob import BlobReader, BlobWriter, new_file_key
 
 
@@ -89,7 +89,10 @@ class EncryptedSpool(io.RawIOBase):
         self.seal()
         self._fh.close()
         os.replace(self.path, destination)
+        # The open-time sweep spares young files: the move, not the upload, is what counts.
+        os.utime(destination)
         self.adopted = True
+        fault_point("spool-adopted")
         return self.key
 
     def close(self) -> None:
@@ -100,10 +103,3 @@ class EncryptedSpool(io.RawIOBase):
                 self.path.unlink(missing_ok=True)
         super().close()
 
-
-def clear_stale_spools(folder: Path) -> None:
-    """Remove spools left by a crash: ciphertext whose key died with the process."""
-    if folder.is_dir():
-        for leftover in folder.iterdir():
-            if leftover.is_file():
-                leftover.unlink(missing_ok=True)

@@ -34,7 +34,7 @@ import sqlcipher3
 
 from app.config import Config
 from app.messages import gettext as _
-from app.store import keyfile, migrations
+from app.store import keyfile, migrations, sweep
 from crypto import keywrap
 from crypto.errors import KeyFileError, WrongPassphrase
 
@@ -102,6 +102,11 @@ class Store:
         self.browser_sessions = False
         #: Changes on every unlock and lock, so sessions of an earlier unlock end with it.
         self.epoch = secrets.token_hex(16)
+        #: Held from the first unlock for this object's life: tells the open-time sweep
+        #: whether another process may be writing (app/store/sweep.py).
+        self._writers = sweep.WriterLock(config.data_dir)
+        #: What the last open-time sweep removed (crash leftovers).
+        self.last_sweep: sweep.SweepResult | None = None
 
     # -- state -----------------------------------------------------------------------
 
@@ -261,6 +266,7 @@ class Store:
             migrations.upgrade(conn)
             role = conn.execute("SELECT value FROM meta WHERE key = 'role'").fetchone()[0]
             mode = conn.execute("SELECT value FROM meta WHERE key = 'store_mode'").fetchone()
+            self.last_sweep = sweep.on_open(self.config, conn, self._writers)
         finally:
             conn.close()
         return role, mode is not None and mode[0] == "training"
@@ -300,6 +306,8 @@ class Store:
             if training:
                 conn.execute("INSERT INTO meta(key, value) VALUES ('store_mode', 'training')")
             conn.commit()
+            if self._writers.acquire():  # alone: nothing to sweep in a new store
+                self._writers.share()
         finally:
             conn.close()
         os.chmod(self.config.db_file, keyfile.FILE_MODE)
@@ -451,9 +459,11 @@ class Store:
         self._erase()
         for path in (self.lockout_file, self.attempts_file):
             keyfile.destroy(path)
+        self._writers.path.unlink(missing_ok=True)  # the writer lock (released by _erase)
 
     def _erase(self) -> None:
         self.lock()
+        self._writers.release()
         for path in (self.config.key_file, keyfile.side_path(self.config.key_file)):
             keyfile.destroy(path)
         self._remove_new_store()

@@ -87,7 +87,15 @@ def _export_page(
     recipients = [
         (row, keyring.key_fingerprint(row["public_key"])) for row in keyring.list_recipients(conn)
     ]
-    outbox = sorted(_outbox().glob("bundle-*.age"), reverse=True) if _outbox().is_dir() else []
+    outbox = (
+        sorted(
+            (p for p in _outbox().iterdir() if bundle_export.DEFAULT_NAME.fullmatch(p.name)),
+            key=lambda p: p.stat().st_mtime,
+            reverse=True,
+        )
+        if _outbox().is_dir()
+        else []
+    )
     return render_template(
         "exchange/export.html",
         pending=pending,
@@ -159,17 +167,20 @@ def export() -> ResponseReturnValue:
         form.folder.errors.append(_("This folder does not exist."))
         return _export_page(form, status=400)
     store = get_store()
-    out = target_dir / bundle_export.default_name(get_db())
+    out = target_dir / bundle_export.default_name()
     try:
-        result = bundles.export_bundle(store, out, purge=bool(form.purge.data))
+        # What an interrupted earlier export left behind (its bundle, its .part file).
+        result = bundles.export_bundle(
+            store, out, purge=bool(form.purge.data), notify=lambda line: flash(line, "info"),
+            names=lambda n: out if n == 1 else target_dir / bundle_export.default_name(),
+        )
     except (StoreError, CryptoError, OSError) as exc:
         flash(str(exc), "error")
         return _export_page(form, status=400)
-    flash(
-        _("%(num)d reports sealed into %(path)s.", num=result.report_count, path=result.path),
-        "info",
-    )
-    if folder:
+    for written in result.bundles:
+        flash(_("%(num)d reports sealed into %(path)s.", num=written.report_count,
+                path=written.path), "info")
+    if folder or len(result.bundles) > 1:  # several bundles: the page lists them all
         return redirect(url_for("exchange.export_page"), 303)
     return redirect(url_for("exchange.download_bundle", name=out.name), 303)
 
@@ -178,7 +189,7 @@ def export() -> ResponseReturnValue:
 def download_bundle(name: str) -> ResponseReturnValue:
     _field_only()
     path = _outbox() / name
-    if "/" in name or not name.startswith("bundle-") or not path.is_file():
+    if not bundle_export.DEFAULT_NAME.fullmatch(name) or not path.is_file():
         abort(404)
     return send_file(
         path, mimetype="application/octet-stream", as_attachment=True, download_name=name

@@ -21,7 +21,6 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from app import i18n
 from app.config import Config, load_config
 from app.records import codes
-from app.store.spool import clear_stale_spools
 from app.store.store import Store
 from app.web import db, security
 from app.web.request import KuagerRequest
@@ -83,7 +82,6 @@ def _base_app(
     security.init_app(app)
     CSRFProtect(app)
     _register_errors(app)
-    clear_stale_spools(config.spool_dir)
     return app
 
 
