@@ -317,6 +317,9 @@ def test_large_attachment_round_trips(client: FlaskClient, field_store: Store) -
     import hashlib
 
     assert row["size"] == len(payload) and row["sha256"] == hashlib.sha256(payload).hexdigest()
+    import gc
+
+    gc.collect()  # close that temporary file now, under this test's filter, not in the next
 
 
 def test_delete_one_attachment(client: FlaskClient, field_store: Store) -> None:

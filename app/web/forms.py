@@ -7,6 +7,7 @@ submit button that re-renders the form, so the page works with JavaScript disabl
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
@@ -45,9 +46,15 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def _choices(code_list: codes.CodeList, blank: bool = False) -> list[SelectChoice]:
-    items = [SelectChoice(code, text) for code, text in code_list]  # type: ignore[arg-type]
-    return [SelectChoice("", _l("Choose…")), *items] if blank else items  # type: ignore[arg-type]
+def _choices(code_list: codes.CodeList, blank: bool = False) -> Callable[[], list[SelectChoice]]:
+    """The choices of a code list, built when a form is made (so in the request's
+    language) and sorted as the reader scans them (:func:`codes.reading_order`)."""
+
+    def build() -> list[SelectChoice]:
+        items = [SelectChoice(code, text) for code, text in codes.reading_order(code_list)]
+        return [SelectChoice("", str(_l("Choose…"))), *items] if blank else items
+
+    return build
 
 
 def validate_iso_date(_form: Form, field: StringField) -> None:
