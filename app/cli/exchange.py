@@ -28,9 +28,10 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
     )
     @click.pass_context
     def export(ctx: click.Context, data: Path | None, out: Path, purge: bool) -> None:
-        """Seal every report not yet exported into one bundle for all recipients.
+        """Seal every report not yet exported (drafts stay) into one bundle for all recipients.
 
-        Reads: the store passphrase. Prints the number of reports sealed as the last line.
+        Reads: the store passphrase. Prints the number of reports sealed as the last line;
+        with nothing to seal writes no file and exits 1.
         """
         store = open_store(ctx, data, role="field")
         try:
@@ -49,6 +50,9 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
         )
         if purge:
             click.echo(_("The exported reports were deleted from this device."), err=True)
+        if result.drafts:
+            click.echo(_("Drafts left on this device, not exported: %(n)d", n=result.drafts),
+                       err=True)
         click.echo(result.report_count)
 
     @command(main, "import")

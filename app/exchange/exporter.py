@@ -1,4 +1,5 @@
-"""Export (field store): every report not yet exported, sealed into one signed bundle.
+"""Export (field store): every report not yet exported and not a draft, sealed into one
+signed bundle; with nothing to seal, no bundle at all.
 
 For each report the bundle carries ``report-<id>.json`` (the report, its attachment list
 and custody record), ``att-<id>`` (the stored bytes) and ``orig-<id>.age`` (the original
@@ -41,6 +42,7 @@ class ExportResult:
     sequence: int
     report_count: int
     path: Path
+    drafts: int = 0  # drafts left behind (not sealed)
 
 
 def _json_entry(name: str, value: Any) -> BundleEntry:
@@ -223,7 +225,9 @@ def default_name(conn: sqlcipher3.Connection) -> str:
 def export_bundle(
     store: Store, out: Path, *, purge: bool = False, progress: Progress | None = None
 ) -> ExportResult:
-    """Seal every report not yet exported; mark them exported (or purge) only afterwards."""
+    """Seal every report not yet exported that is not a draft; mark them exported (or purge)
+    only afterwards. Nothing to seal (no report, no inbox envelope) raises StoreError and
+    writes nothing, so no sequence number is spent on an empty bundle."""
     progress = progress or Progress(None)
     cfg = store.config
     conn = store.connect()
@@ -238,10 +242,17 @@ def export_bundle(
                 _("no recipients: add a coordinator's key with 'kuager recipients add age1...'")
             )
         rows = conn.execute(
-            "SELECT * FROM reports WHERE exported_in IS NULL ORDER BY created_at"
+            "SELECT * FROM reports WHERE exported_in IS NULL AND status != 'draft'"
+            " ORDER BY created_at"
         ).fetchall()
+        drafts = conn.execute(
+            "SELECT count(*) FROM reports WHERE exported_in IS NULL AND status = 'draft'"
+        ).fetchone()[0]
         entries = [entry for row in rows for entry in _report_entries(conn, cfg, row)]
         inbox_entries, inbox_ids = _inbox_entries(conn, cfg)
+        if not rows and not inbox_ids:
+            raise StoreError(_("nothing to export: no report is ready to send (drafts: %(n)d)",
+                               n=drafts))
         entries += inbox_entries
         progress.start(sum(e.size for e in entries))
         sequence = meta.next_counter(conn, "export_sequence")
@@ -261,7 +272,7 @@ def export_bundle(
         conn.commit()
         attachments.remove_files(cfg, files)
         progress.finish()
-        return ExportResult(sequence, len(rows) + len(inbox_ids), out)
+        return ExportResult(sequence, len(rows) + len(inbox_ids), out, drafts)
     except BaseException:
         conn.rollback()
         raise

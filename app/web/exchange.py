@@ -169,6 +169,8 @@ def export() -> ResponseReturnValue:
         _("%(num)d reports sealed into %(path)s.", num=result.report_count, path=result.path),
         "info",
     )
+    if result.drafts:
+        flash(_("Drafts left on this device, not exported: %(n)d", n=result.drafts), "info")
     if folder:
         return redirect(url_for("exchange.export_page"), 303)
     return redirect(url_for("exchange.download_bundle", name=out.name), 303)

@@ -154,6 +154,9 @@ class ReportForm(FlaskForm):
     add_perpetrator = SubmitField(_l("Add another perpetrator"))
     add_legal = SubmitField(_l("Add another provision"))
     save = SubmitField(_l("Save report"))
+    # Rendered as <button name="draft" value="1"> (docs: CONTRACT, drafts): kept on this
+    # device until the monitor marks it ready; without it a saved report is ready to send.
+    draft = SubmitField(_l("Save as draft"))
 
     def grow_requested(self) -> bool:
         """Handle an "add another" button: append an empty row; True if one was pressed."""
