@@ -137,12 +137,19 @@ def edit_report(report_id: str) -> ResponseReturnValue:
     )
 
 
-@bp.route("/reports/<report_id>/delete", methods=["POST"])
+@bp.route("/reports/<report_id>/delete", methods=["GET", "POST"])
 def delete_report(report_id: str) -> ResponseReturnValue:
+    """GET (or a POST without ``confirmed``): a page naming what will be deleted; only
+    its own button, which sends ``confirmed=1``, deletes."""
     _field_only()
-    _report_or_404(report_id)
-    if not ConfirmForm().validate_on_submit():
+    row = _report_or_404(report_id)
+    if request.method == "POST" and not ConfirmForm().validate_on_submit():
         abort(400)
+    if request.method == "GET" or request.form.get("confirmed") != "1":
+        return render_template(
+            "reports/confirm_delete.html", row=row, body=reports.body_of(row),
+            files=attachments.for_report(get_db(), report_id), attachment=None,
+        )
     reports.delete(get_db(), current_app.config["KUAGER"], [report_id])
     flash(_("The report and its attachments were deleted."), "info")
     return redirect(url_for("desk.list_reports"), 303)
@@ -186,10 +193,11 @@ def download(report_id: str, attachment_id: str) -> ResponseReturnValue:
     return response
 
 
-@bp.route("/reports/<report_id>/attachments/<attachment_id>/delete", methods=["POST"])
+@bp.route("/reports/<report_id>/attachments/<attachment_id>/delete", methods=["GET", "POST"])
 def delete_attachment(report_id: str, attachment_id: str) -> ResponseReturnValue:
+    """As :func:`delete_report`: confirm on a page that names the file, then delete."""
     _field_only()
-    if not ConfirmForm().validate_on_submit():
+    if request.method == "POST" and not ConfirmForm().validate_on_submit():
         abort(400)
     conn = get_db()
     row = conn.execute(
@@ -197,8 +205,14 @@ def delete_attachment(report_id: str, attachment_id: str) -> ResponseReturnValue
     ).fetchone()
     if row is None:
         abort(404)
+    report = _report_or_404(report_id)
+    if request.method == "GET" or request.form.get("confirmed") != "1":
+        return render_template(
+            "reports/confirm_delete.html", row=report, body=reports.body_of(report),
+            files=[row], attachment=row,
+        )
     conn.execute("DELETE FROM attachments WHERE id = ?", (attachment_id,))
-    reports.update(conn, report_id, reports.body_of(_report_or_404(report_id)), force=True)
+    reports.update(conn, report_id, reports.body_of(report), force=True)
     conn.commit()
     attachments.remove_files(
         current_app.config["KUAGER"], [row["file_name"], row["sealed_original"]]
