@@ -216,7 +216,9 @@ def _locale_for(locale: str | None) -> str:
     return DEFAULT_LOCALE
 
 
-_MONTH_PATTERNS = {"kk": "LLLL y\u202f'ж'.", "ru": "LLLL y\u202f'г'.", "en": "LLLL y"}
+# A Kazakh month without a day puts the year first («2026 ж. қаңтар»); Russian and
+# English put the month first.
+_MONTH_PATTERNS = {"kk": "y\u202f'ж'. LLLL", "ru": "LLLL y\u202f'г'.", "en": "LLLL y"}
 _YEAR_PATTERNS = {"kk": "y\u202f'ж'.", "ru": "y\u202f'г'.", "en": "y"}
 
 
@@ -226,7 +228,7 @@ def format_date(d: date | datetime | str | None, format: str = "long",
 
     ``format`` is short, medium, long or full (or a CLDR pattern). ISO strings are
     accepted at the precision a report records them: ``2026-01-12``; ``2026-01`` gives
-    the month (``қаңтар 2026 ж.``, ``январь 2026 г.``, ``January 2026``); ``2026`` the year
+    the month (``2026 ж. қаңтар``, ``январь 2026 г.``, ``January 2026``); ``2026`` the year
     (``2026 ж.``, ``2026 г.``). ``None`` gives ""; anything else is returned unchanged.
     """
     if d is None:

@@ -104,8 +104,14 @@ def test_identity_export_opens_with_age_and_decrypts_bundles(tmp_path: Path) -> 
     assert kuager("recipients", "add", key, data=field).returncode == 0
     assert kuager("recipients", "list", data=field).stdout.split()[0] == key
     bundle = tmp_path / "bundle.age"
+    # An export with nothing to seal writes no file (CONTRACT, drafts): write one report.
+    assert kuager("export", "--out", str(bundle), data=field).returncode == 1
+    assert not bundle.exists()
+    from tests.test_exchange import write_report
+
+    write_report(field, "Тест", [])
     result = kuager("export", "--out", str(bundle), data=field)
-    assert result.returncode == 0 and result.stdout.strip().splitlines()[-1] == "0"
+    assert result.returncode == 0 and result.stdout.strip().splitlines()[-1] == "1"
     identity_file = tmp_path / "id.txt"
     identity_file.write_bytes(secret.group(0) + b"\n")
     opened = subprocess.run([age, "-d", "-i", str(identity_file), str(bundle)],

@@ -227,7 +227,8 @@ def test_delete_removes_row_and_files(client: FlaskClient, field_store: Store) -
     assert _files(field_store)
     token = csrf_token(client, f"/reports/{report_id}")
     assert (
-        client.post(f"/reports/{report_id}/delete", data={"csrf_token": token}).status_code == 303
+        client.post(f"/reports/{report_id}/delete",
+                    data={"csrf_token": token, "confirmed": "1"}).status_code == 303
     )
     assert client.get(f"/reports/{report_id}").status_code == 404
     assert _files(field_store) == []
@@ -317,15 +318,19 @@ def test_large_attachment_round_trips(client: FlaskClient, field_store: Store) -
     import hashlib
 
     assert row["size"] == len(payload) and row["sha256"] == hashlib.sha256(payload).hexdigest()
+    import gc
+
+    gc.collect()  # close that temporary file now, under this test's filter, not in the next
 
 
 def test_delete_one_attachment(client: FlaskClient, field_store: Store) -> None:
     report_id = _new_report(client, attachments=[(io.BytesIO(b"one"), "a.txt")])
     page = client.get(f"/reports/{report_id}").get_data(as_text=True)
-    action = re.search(r'action="(/reports/[0-9a-f]+/attachments/[0-9a-f]+/delete)"', page)
+    action = re.search(r'href="(/reports/[0-9a-f]+/attachments/[0-9a-f]+/delete)"', page)
     assert action
-    token = csrf_token(client, f"/reports/{report_id}")
-    assert client.post(action.group(1), data={"csrf_token": token}).status_code == 303
+    token = csrf_token(client, action.group(1))
+    assert client.post(action.group(1),
+                       data={"csrf_token": token, "confirmed": "1"}).status_code == 303
     assert _files(field_store) == []
 
 

@@ -252,7 +252,7 @@ def test_export_write_failure_leaves_reports_unexported(
     blocked.write_text("a file where the folder should be")
     result = export(world["f1"], blocked / "b.age")
     assert result.exit_code == 1 and result.stderr.startswith("error:")
-    assert listing(world["f1"])[0]["status"] == "draft"
+    assert listing(world["f1"])[0]["status"] == "ready"  # still waiting: not marked exported
 
 
 def test_training_and_real_never_mix(world: dict[str, Path]) -> None:

@@ -347,6 +347,9 @@ def test_two_devices_exporting_to_one_folder_never_overwrite(tmp_path: Path) -> 
         for args in (["init", "--role", "field"], ["recipients", "add", key]):
             assert runner.invoke(main, [*args, "--data", str(tmp_path / name)],
                                  input=PASSPHRASE + "\n").exit_code == 0
+        from tests.test_exchange import write_report
+
+        write_report(tmp_path / name, name, [])  # an export with nothing to seal writes nothing
     first = runner.invoke(main, ["export", "--out", str(usb), "--purge", "--data", str(tmp_path / "f1")],
                           input=PASSPHRASE + "\n")
     assert first.exit_code == 0

@@ -13,7 +13,7 @@ from app import messages
 from app.cli.main import main
 
 NO_STORE = {
-    "kk": "ішінде қойма жоқ; оны 'kuager init' командасымен құрыңыз",
+    "kk": "ішінде қойма жоқ; оны 'kuager init' пәрменімен құрыңыз",
     "ru": "нет хранилища; создайте его командой 'kuager init'",
     "en": "create one with 'kuager init'",
 }

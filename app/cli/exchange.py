@@ -29,11 +29,12 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
     )
     @click.pass_context
     def export(ctx: click.Context, data: Path | None, out: Path, purge: bool) -> None:
-        """Seal every report not yet exported into bundles for all recipients.
+        """Seal every report not yet exported (drafts stay) into bundles for all recipients.
 
         One bundle holds about 7,000 reports; more go to FILE-2, FILE-3... (or, for a
         folder, more random names). Reads: the store passphrase. Prints each bundle on
-        stderr and the number of reports sealed as the last line of stdout.
+        stderr and the number of reports sealed as the last line of stdout; with nothing
+        to seal writes no file and exits 1.
         """
         store = open_store(ctx, data, role="field")
         folder = out if out.is_dir() else None
@@ -61,6 +62,9 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
             )
         if purge:
             click.echo(_("The exported reports were deleted from this device."), err=True)
+        if result.drafts:
+            click.echo(_("Drafts left on this device, not exported: %(n)d", n=result.drafts),
+                       err=True)
         click.echo(result.report_count)
 
     @command(main, "import")

@@ -1,4 +1,5 @@
-"""Export (field store): every report not yet exported, sealed into signed bundles.
+"""Export (field store): every report not yet exported and not a draft, sealed into signed
+bundles; with nothing to seal, no bundle at all.
 
 For each report the bundle carries ``report-<id>.json`` (the report, its attachment list
 and custody record), ``att-<id>`` (the stored bytes) and ``orig-<id>.age`` (the original
@@ -57,6 +58,8 @@ class ExportResult:
     #: What interrupted earlier exports left behind (shown once, then forgotten).
     notices: list[str] = field(default_factory=list)
     bundles: list[BundleWritten] = field(default_factory=list)
+    #: Drafts left behind (not sealed; the monitor marks them ready first).
+    drafts: int = 0
 
 
 @dataclass
@@ -405,7 +408,9 @@ def export_bundle(
     notify: Callable[[str], None] | None = None,
     names: Callable[[int], Path] | None = None,
 ) -> ExportResult:
-    """Seal every report not yet exported; mark them exported (or purge) only afterwards.
+    """Seal every report not yet exported that is not a draft; mark them exported (or purge)
+    only afterwards. Nothing to seal (no report, no inbox envelope) raises StoreError and
+    writes nothing, so no sequence number is spent on an empty bundle.
 
     Bundle *n* of the export goes to ``names(n)`` (default ``numbered_names(out)``: one
     bundle fits up to about 7,000 reports). Each bundle is reserved, written and then
@@ -434,8 +439,14 @@ def export_bundle(
             )
         # What this export sends: what is unsent now (later reports wait for the next one).
         wanted = {row[0] for row in conn.execute(
-            "SELECT id FROM reports WHERE exported_in IS NULL"
+            "SELECT id FROM reports WHERE exported_in IS NULL AND status != 'draft'"
             " UNION SELECT id FROM inbox WHERE exported_in IS NULL")}
+        drafts = conn.execute(
+            "SELECT count(*) FROM reports WHERE exported_in IS NULL AND status = 'draft'"
+        ).fetchone()[0]
+        if not wanted:
+            raise StoreError(_("nothing to export: no report is ready to send (drafts: %(n)d)",
+                               n=drafts))
         while True:
             part = _export_one(conn, cfg, key=key, recipients=recipients,
                                out=names(len(written) + 1), wanted=wanted, purge=purge,
@@ -461,7 +472,7 @@ def export_bundle(
         conn.close()
     first = written[0]
     return ExportResult(first.sequence, sum(b.report_count for b in written), first.path, told,
-                        written)
+                        written, drafts)
 
 
 def _export_one(

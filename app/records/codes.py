@@ -7,9 +7,12 @@ and the statistics count one thing under one name.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from flask_babel import lazy_gettext as _l
+
+from app.i18n import sort_key
 
 CodeList = tuple[tuple[str, object], ...]
 
@@ -55,7 +58,10 @@ ACTS: CodeList = (
     ("detention_preventive", _l("Preventive detention")),
     ("detention_administrative", _l("Administrative detention")),
     ("detention_delayed", _l("Delayed detention (after the event)")),
-    ("arrest", _l("Arrest")),
+    # Up to 15 (30) days under the Code of Administrative Offences (art. 50; e.g. for
+    # art. 488): a sanction, neither a detention (hours) nor criminal custody.
+    ("administrative_arrest", _l("Administrative arrest")),
+    ("arrest", _l("Arrest (held in custody)")),
     ("house_arrest", _l("House arrest")),
     ("fine", _l("Fine")),
     ("criminal_charge", _l("Criminal charge")),
@@ -96,8 +102,12 @@ PERPETRATORS: CodeList = (
     ("prosecutor", _l("Prosecutor's office")),
     ("court", _l("Court")),
     ("akimat", _l("Local administration (akimat)")),
+    ("national_guard", _l("National Guard or armed forces")),
+    ("penitentiary", _l("Penitentiary service")),
+    ("anti_corruption", _l("Anti-Corruption Agency")),
+    ("ministry_information", _l("Ministry of Culture and Information")),
     ("ministry", _l("Ministry")),
-    ("tax", _l("Tax authority")),
+    ("tax", _l("State revenue bodies (tax)")),
     ("non_state", _l("Non-state actor")),
     ("unknown", _l("Unknown")),
 )
@@ -105,6 +115,7 @@ PERPETRATORS: CodeList = (
 LEGAL_CODES: CodeList = (
     ("criminal", _l("Criminal Code")),
     ("administrative", _l("Code of Administrative Offences")),
+    ("criminal_procedure", _l("Criminal Procedure Code")),
     ("other", _l("Other law")),
 )
 
@@ -141,6 +152,38 @@ ORIGINS: CodeList = (
     ("operator", _l("Entered on this device")),
     ("public", _l("Submitted through the public form")),
 )
+
+
+#: Codes that stay at the top of a sorted list, in this order (the three cities of
+#: republican significance before the regions).
+_PINNED_FIRST = ["astana", "almaty_city", "shymkent"]
+#: Codes that stay at the bottom, in this order: the catch-all choices.
+_PINNED_LAST = ["abroad", "other", "unknown"]
+#: The lists a reader scans for a name, shown sorted. The scales (date precision,
+#: sensitivity, status) and ad hoc choices keep the order they are written in.
+#: (Lists, not tuples: every upper-case tuple here is a code list, tests/test_i18n.py.)
+_SORTED: list[CodeList] = [REGIONS, RIGHTS, ACTS, VICTIM_ROLES, PERPETRATORS, LEGAL_CODES,
+                           SOURCES]
+
+
+#: A leading generic word is not what a reader looks for: «область Абай» sorts under А.
+_GENERIC = re.compile(r"^(область|город)\s+", re.IGNORECASE)
+
+
+def reading_order(code_list: CodeList, locale: str | None = None) -> list[tuple[str, str]]:
+    """``(code, label)`` pairs as a reader scans them: by label in the reader's alphabet
+    (Kazakh order for kk, Cyrillic then Latin for ru, Latin first for en), with
+    :data:`_PINNED_FIRST` on top and :data:`_PINNED_LAST` at the bottom. A list not in
+    :data:`_SORTED` keeps its order."""
+    pairs = [(code, str(text)) for code, text in code_list]
+    if not any(code_list is known for known in _SORTED):
+        return pairs
+    first = [p for code in _PINNED_FIRST for p in pairs if p[0] == code]
+    last = [p for code in _PINNED_LAST for p in pairs if p[0] == code]
+    pinned = {p[0] for p in first + last}
+    middle = sorted((p for p in pairs if p[0] not in pinned),
+                    key=lambda pair: sort_key(_GENERIC.sub("", pair[1]), locale))
+    return first + middle + last
 
 
 def codes(code_list: CodeList) -> frozenset[str]:

@@ -41,15 +41,20 @@ def save(
     report_id: str | None = None,
     origin: str = "operator",
     device: str = "",
+    draft: bool | None = None,
 ) -> str:
-    """Create (or, with ``report_id``, edit) a report and add its uploads; commit once."""
+    """Create (or, with ``report_id``, edit) a report and add its uploads; commit once.
+
+    ``draft``: see :func:`reports.update`; a new report is ready to send unless True."""
     added: list[str] = []
     uploads = real_uploads(uploads)
     try:
         if report_id is None:
-            report_id = reports.create(conn, body, origin=origin, device=device)
+            report_id = reports.create(conn, body, origin=origin, device=device,
+                                       draft=bool(draft))
         else:
-            reports.update(conn, report_id, body, device=device, force=bool(uploads))
+            reports.update(conn, report_id, body, device=device, force=bool(uploads),
+                           draft=draft)
         for upload in uploads:
             added.append(attachments.add_upload(conn, cfg, report_id, upload))
         files = _files_of(conn, added)

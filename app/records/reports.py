@@ -91,10 +91,20 @@ def content_hash(body: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(body).encode()).hexdigest()
 
 
+#: A field store's report is a draft (not exported) or ready to send (exported next time).
+DRAFT, READY = "draft", "ready"
+
+
 def create(
-    conn: sqlcipher3.Connection, body: dict[str, Any], origin: str = "operator", device: str = ""
+    conn: sqlcipher3.Connection,
+    body: dict[str, Any],
+    origin: str = "operator",
+    device: str = "",
+    *,
+    draft: bool = False,
 ) -> str:
-    """Insert a new report (the caller commits, together with its attachments)."""
+    """Insert a new report, ready to send unless ``draft`` (the caller commits, together
+    with its attachments)."""
     report_id = uuid.uuid4().hex
     now = utc_now()
     conn.execute(
@@ -103,7 +113,7 @@ def create(
         (
             report_id,
             origin,
-            "draft",
+            DRAFT if draft else READY,
             now,
             now,
             body["title"],
@@ -124,19 +134,26 @@ def update(
     device: str = "",
     *,
     force: bool = False,
+    draft: bool | None = None,
 ) -> None:
     """Edit in place and count the revision up, so a re-export is a new revision.
 
     ``force`` counts up even when the text is unchanged (attachments were added or removed).
+    ``draft`` True/False makes it a draft / ready to send; None keeps a draft a draft and
+    makes anything else ready (a changed exported report is sent again).
     """
     row = latest(conn, report_id)
     if row is None:
         raise KeyError(report_id)
+    if draft is None:
+        draft = row["status"] == DRAFT
     if content_hash(body) == row["content_sha256"] and not force:
+        if (row["status"] == DRAFT) != draft and row["exported_in"] is None:
+            set_draft(conn, report_id, draft, device=device)
         return
     conn.execute(
         "UPDATE reports SET revision = revision + 1, updated_at = ?, title = ?, occurred_on = ?,"
-        " region = ?, body = ?, content_sha256 = ?, status = 'draft', exported_in = NULL"
+        " region = ?, body = ?, content_sha256 = ?, status = ?, exported_in = NULL"
         " WHERE id = ? AND revision = ?",
         (
             utc_now(),
@@ -145,11 +162,25 @@ def update(
             body["region"],
             canonical_json(body),
             content_hash(body),
+            DRAFT if draft else READY,
             report_id,
             row["revision"],
         ),
     )
     custody.record(conn, report_id, "edited", device=device)
+
+
+def set_draft(conn: sqlcipher3.Connection, report_id: str, draft: bool, device: str = "") -> bool:
+    """Mark a report not yet exported as a draft or ready to send (no commit); False when
+    there is no such report or it was already exported unchanged."""
+    status = DRAFT if draft else READY
+    changed = conn.execute(
+        "UPDATE reports SET status = ? WHERE id = ? AND exported_in IS NULL AND status != ?",
+        (status, report_id, status),
+    ).rowcount
+    if changed:
+        custody.record(conn, report_id, "draft" if draft else "ready", device=device)
+    return bool(changed)
 
 
 def delete_rows(conn: sqlcipher3.Connection, report_ids: Iterable[str]) -> list[str | None]:
@@ -224,6 +255,7 @@ def as_json(conn: sqlcipher3.Connection, row: sqlcipher3.Row) -> dict[str, Any]:
         "id": row["id"],
         "revision": row["revision"],
         "status": row["status"],
+        **({"draft": row["status"] == DRAFT} if row["source_device"] is None else {}),
         "origin": row["origin"],
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],

@@ -108,7 +108,13 @@ CREATE TABLE inbox (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1,)
+# Before drafts existed every report was stored as 'draft' and every one was exported:
+# keep that meaning for the reports already there (they are ready to send).
+_V2 = """
+UPDATE reports SET status = 'ready' WHERE status = 'draft';
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 
 
 def upgrade(conn: sqlcipher3.Connection) -> int:

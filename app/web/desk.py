@@ -82,9 +82,12 @@ def new_report() -> ResponseReturnValue:
     if form.validate_on_submit():
         body = reports.body_from_form(form.data)
         report_id = intake.save(
-            get_db(), current_app.config["KUAGER"], body, request.files.getlist("attachments")
+            get_db(), current_app.config["KUAGER"], body, request.files.getlist("attachments"),
+            draft=bool(form.draft.data),
         )
-        flash(_("Report saved."), "info")
+        flash(_("Saved as a draft: it stays on this device until you mark it ready.")
+              if form.draft.data else _("Report saved. It will go with the next export."),
+              "info")
         return redirect(url_for("desk.view_report", report_id=report_id), 303)
     return render_template("reports/form.html", form=form, report=None), (
         400 if request.method == "POST" else 200
@@ -124,23 +127,48 @@ def edit_report(report_id: str) -> ResponseReturnValue:
             reports.body_from_form(form.data),
             request.files.getlist("attachments"),
             report_id=report_id,
+            draft=bool(form.draft.data),
         )
-        flash(_("Changes saved."), "info")
+        flash(_("Saved as a draft: it stays on this device until you mark it ready.")
+              if form.draft.data else _("Changes saved."), "info")
         return redirect(url_for("desk.view_report", report_id=report_id), 303)
     return render_template("reports/form.html", form=form, report=row), (
         400 if request.method == "POST" else 200
     )
 
 
-@bp.route("/reports/<report_id>/delete", methods=["POST"])
+@bp.route("/reports/<report_id>/delete", methods=["GET", "POST"])
 def delete_report(report_id: str) -> ResponseReturnValue:
+    """GET (or a POST without ``confirmed``): a page naming what will be deleted; only
+    its own button, which sends ``confirmed=1``, deletes."""
+    _field_only()
+    row = _report_or_404(report_id)
+    if request.method == "POST" and not ConfirmForm().validate_on_submit():
+        abort(400)
+    if request.method == "GET" or request.form.get("confirmed") != "1":
+        return render_template(
+            "reports/confirm_delete.html", row=row, body=reports.body_of(row),
+            files=attachments.for_report(get_db(), report_id), attachment=None,
+        )
+    reports.delete(get_db(), current_app.config["KUAGER"], [report_id])
+    flash(_("The report and its attachments were deleted."), "info")
+    return redirect(url_for("desk.list_reports"), 303)
+
+
+@bp.route("/reports/<report_id>/ready", methods=["POST"])
+def mark_ready(report_id: str) -> ResponseReturnValue:
+    """A draft becomes ready to send (from the list or the report page)."""
     _field_only()
     _report_or_404(report_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    reports.delete(get_db(), current_app.config["KUAGER"], [report_id])
-    flash(_("The report and its attachments were deleted."), "info")
-    return redirect(url_for("desk.list_reports"), 303)
+    conn = get_db()
+    if reports.set_draft(conn, report_id, False):
+        conn.commit()
+        flash(_("Ready to export: it will go with the next export."), "info")
+    if request.form.get("from_list"):
+        return redirect(url_for("desk.list_reports", status="draft"), 303)
+    return redirect(url_for("desk.view_report", report_id=report_id), 303)
 
 
 @bp.route("/reports/<report_id>/attachments/<attachment_id>", methods=["GET", "POST"])
@@ -174,10 +202,11 @@ def download(report_id: str, attachment_id: str) -> ResponseReturnValue:
     return response
 
 
-@bp.route("/reports/<report_id>/attachments/<attachment_id>/delete", methods=["POST"])
+@bp.route("/reports/<report_id>/attachments/<attachment_id>/delete", methods=["GET", "POST"])
 def delete_attachment(report_id: str, attachment_id: str) -> ResponseReturnValue:
+    """As :func:`delete_report`: confirm on a page that names the file, then delete."""
     _field_only()
-    if not ConfirmForm().validate_on_submit():
+    if request.method == "POST" and not ConfirmForm().validate_on_submit():
         abort(400)
     conn = get_db()
     row = conn.execute(
@@ -185,8 +214,14 @@ def delete_attachment(report_id: str, attachment_id: str) -> ResponseReturnValue
     ).fetchone()
     if row is None:
         abort(404)
+    report = _report_or_404(report_id)
+    if request.method == "GET" or request.form.get("confirmed") != "1":
+        return render_template(
+            "reports/confirm_delete.html", row=report, body=reports.body_of(report),
+            files=[row], attachment=row,
+        )
     conn.execute("DELETE FROM attachments WHERE id = ?", (attachment_id,))
-    reports.update(conn, report_id, reports.body_of(_report_or_404(report_id)), force=True)
+    reports.update(conn, report_id, reports.body_of(report), force=True)
     conn.commit()
     attachments.remove_files(
         current_app.config["KUAGER"], [row["file_name"], row["sealed_original"]]

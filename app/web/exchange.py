@@ -180,6 +180,8 @@ def export() -> ResponseReturnValue:
     for written in result.bundles:
         flash(_("%(num)d reports sealed into %(path)s.", num=written.report_count,
                 path=written.path), "info")
+    if result.drafts:
+        flash(_("Drafts left on this device, not exported: %(n)d", n=result.drafts), "info")
     if folder or len(result.bundles) > 1:  # several bundles: the page lists them all
         return redirect(url_for("exchange.export_page"), 303)
     return redirect(url_for("exchange.download_bundle", name=out.name), 303)

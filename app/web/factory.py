@@ -74,6 +74,7 @@ def _base_app(
         codes=codes,
         code_label=codes.label,
         code_labels=codes.labels,
+        code_choices=codes.reading_order,
         store_role=lambda: store.role,
         training_store=lambda: store.is_unlocked and store.training,
     )

@@ -6,7 +6,7 @@ submit button that re-renders the form, so the page works with JavaScript disabl
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
@@ -37,7 +37,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.i18n import nfc
-from app.records import codes
+from app.records import codes, dates
 from app.store.passphrase import weakness
 
 MAX_GROUP = 50  # victims/perpetrators/provisions per report: enough for a mass detention
@@ -53,25 +53,37 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def _choices(code_list: codes.CodeList, blank: bool = False) -> list[SelectChoice]:
-    items = [SelectChoice(code, text) for code, text in code_list]  # type: ignore[arg-type]
-    return [SelectChoice("", _l("Choose…")), *items] if blank else items  # type: ignore[arg-type]
+def _choices(code_list: codes.CodeList, blank: bool = False) -> Callable[[], list[SelectChoice]]:
+    """The choices of a code list, built when a form is made (so in the request's
+    language) and sorted as the reader scans them (:func:`codes.reading_order`)."""
+
+    def build() -> list[SelectChoice]:
+        items = [SelectChoice(code, text) for code, text in codes.reading_order(code_list)]
+        return [SelectChoice("", str(_l("Choose…"))), *items] if blank else items
+
+    return build
 
 
 def validate_iso_date(_form: Form, field: StringField) -> None:
-    """YYYY-MM-DD, or YYYY-MM / YYYY when the precision says so."""
+    """A date as people write it (``app.records.dates``: 08.03.2026, 8 наурыз 2026,
+    8 марта 2026, March 2026, 2026-03-08 …), stored as ISO at its precision."""
     value = (field.data or "").strip()
     if not value:
         return
-    if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value):
-        raise ValidationError(_l("Write the date as YYYY-MM-DD, for example 2026-01-12."))
-    parts = [int(p) for p in value.split("-")]
     try:
-        date(parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1)
-    except ValueError:
-        raise ValidationError(_l("This date does not exist.")) from None
-    if parts[0] < 1900 or value > date.today().isoformat():
+        parsed = dates.parse(value)
+    except dates.DateError as exc:
+        if exc.reason == "nonexistent":
+            raise ValidationError(_l("This date does not exist.")) from None
+        raise ValidationError(
+            _l("Write the date as 08.03.2026, 8 March 2026 or 2026-03-08.")
+        ) from None
+    if parsed.as_date().year < 1900 or parsed.as_date() > date.today():
         raise ValidationError(_l("The date must lie between 1900 and today."))
+    field.data = parsed.iso
+
+
+_COARSER = {7: "month", 4: "year"}  # length of the ISO text -> the precision it implies
 
 
 def strong_passphrase(_form: Form, field: PasswordField) -> None:
@@ -155,6 +167,18 @@ class ReportForm(FlaskForm):
     add_perpetrator = SubmitField(_l("Add another perpetrator"))
     add_legal = SubmitField(_l("Add another provision"))
     save = SubmitField(_l("Save report"))
+    # Rendered as <button name="draft" value="1"> (docs: CONTRACT, drafts): kept on this
+    # device until the monitor marks it ready; without it a saved report is ready to send.
+    draft = SubmitField(_l("Save as draft"))
+
+    def validate(self, extra_validators=None) -> bool:  # type: ignore[no-untyped-def]
+        """As FlaskForm's; a start date written as a month or a year alone ("March 2026",
+        "2026") sets the precision to match when the select still says "Exact day"."""
+        ok = super().validate(extra_validators)
+        implied = _COARSER.get(len(self.occurred_on.data or ""))
+        if ok and implied and self.occurred_precision.data == "day":
+            self.occurred_precision.data = implied
+        return ok
 
     def grow_requested(self) -> bool:
         """Handle an "add another" button: append an empty row; True if one was pressed."""
