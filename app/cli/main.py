@@ -197,10 +197,12 @@ def passwd(ctx: click.Context, data: Path | None) -> None:
 
 def _register_more() -> None:
     from app.cli import exchange as cli_exchange
+    from app.cli import review as cli_review
     from app.cli import serve as cli_serve
 
     cli_exchange.register(main, command, open_store)
     cli_serve.register(main, command, open_store)
+    cli_review.register(main, command, open_store)
 
 
 _register_more()
