@@ -112,11 +112,11 @@ def create_operator_app(
     store: Store | None = None,
     test_config: dict[str, Any] | None = None,
 ) -> Flask:
-    from app.web import auth, desk, exchange, onion_page, settings
+    from app.web import auth, desk, exchange, onion_page, review, settings
 
     app = _base_app("operator", config, store, test_config)
     auth.init_app(app)
-    for blueprint in (auth.bp, desk.bp, settings.bp, exchange.bp, onion_page.bp):
+    for blueprint in (auth.bp, desk.bp, settings.bp, exchange.bp, onion_page.bp, review.bp):
         app.register_blueprint(blueprint)
     return app
 
