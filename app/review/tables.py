@@ -77,10 +77,27 @@ def name_withheld() -> str:
     return gettext("name withheld")
 
 
-def _redact(text: str, names: Iterable[str]) -> str:
-    for name in sorted({n for n in names if n.strip()}, key=len, reverse=True):
-        text = re.sub(re.escape(name), name_withheld(), text, flags=re.IGNORECASE)
+def _redact(text: str, names: Iterable[str], withheld: str) -> str:
+    for name in sorted({n.strip() for n in names if n.strip()}, key=len, reverse=True):
+        text = re.sub(re.escape(name), withheld, text, flags=re.IGNORECASE)
     return text
+
+
+class Labels:
+    """Labels of one table, looked up once per code (a table repeats a few dozen codes
+    100,000 times; the language does not change while it is written)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, str], str] = {}
+        self.withheld = name_withheld()
+        self.art = gettext("art.")
+
+    def __call__(self, list_name: str, code: str) -> str:
+        key = (list_name, code)
+        label = self._seen.get(key)
+        if label is None:
+            label = self._seen[key] = labels.code_label(list_name, code)
+        return label
 
 
 def consent_rule() -> str:
@@ -133,58 +150,62 @@ def headers() -> dict[str, str]:
     }
 
 
-def _legal_text(item: dict[str, Any]) -> str:
-    law = labels.code_label("legal", item.get("code") or "")
+def _legal_text(item: dict[str, Any], label: Labels) -> str:
+    law = label("legal", item.get("code") or "")
     article = (item.get("article") or "").strip()
-    return f"{law} {gettext('art.')} {article}".strip() if article else law
+    return f"{law} {label.art} {article}".strip() if article else law
 
 
-def report_row(meta: dict[str, Any], body: dict[str, Any]) -> dict[str, str]:
+def report_row(meta: dict[str, Any], body: dict[str, Any],
+               label: Labels | None = None) -> dict[str, str]:
     """One report as table cells (labels in the current language, consent applied)."""
+    label = label or Labels()
     victims = body.get("victims") or []
-    withheld = [v.get("name") or "" for v in victims if not may_name(v, body)]
+    named = {(v.get("name") or "").strip() for v in victims if may_name(v, body)}
+    withheld = [n for n in ((v.get("name") or "").strip() for v in victims
+                            if not may_name(v, body)) if n and n not in named]
     people = []
     for person in victims:
         name = (person.get("name") or "").strip()
-        shown = (name if may_name(person, body) else name_withheld()) if name else "—"
+        shown = (name if may_name(person, body) else label.withheld) if name else "—"
         role = person.get("role") or ""
-        people.append(f"{shown} ({labels.code_label('victim_role', role)})" if role else shown)
+        people.append(f"{shown} ({label('victim_role', role)})" if role else shown)
     perpetrators = []
     for item in body.get("perpetrators") or []:
-        kind = labels.code_label("perpetrator", item.get("kind") or "")
+        kind = label("perpetrator", item.get("kind") or "")
         name = (item.get("name") or "").strip()
         if name and body.get("withhold_names"):
-            name = name_withheld()
+            name = label.withheld
         perpetrators.append(f"{kind} ({name})" if kind and name else kind or name)
     precision = body.get("occurred_precision") or ""
     status = meta.get("status") or ""
     return {
         "id": meta["id"],
-        "title": _redact(body.get("title") or "", withheld),
-        "description": _redact(body.get("description") or "", withheld),
+        "title": _redact(body.get("title") or "", withheld, label.withheld),
+        "description": _redact(body.get("description") or "", withheld, label.withheld),
         "occurred_on": body.get("occurred_on") or "",
-        "occurred_precision": labels.code_label("precision", precision) if precision else "",
+        "occurred_precision": label("precision", precision) if precision else "",
         "occurred_precision_code": precision,
         "ended_on": body.get("ended_on") or "",
-        "region": labels.code_label("region", body.get("region") or ""),
+        "region": label("region", body.get("region") or ""),
         "region_code": body.get("region") or "",
-        "place": _redact(body.get("place") or "", withheld),
-        "rights": SEP.join(labels.code_label("right", c) for c in body.get("rights") or []),
+        "place": _redact(body.get("place") or "", withheld, label.withheld),
+        "rights": SEP.join(label("right", c) for c in body.get("rights") or []),
         "rights_code": SEP.join(body.get("rights") or []),
-        "acts": SEP.join(labels.code_label("act", c) for c in body.get("acts") or []),
+        "acts": SEP.join(label("act", c) for c in body.get("acts") or []),
         "acts_code": SEP.join(body.get("acts") or []),
         "perpetrators": SEP.join(perpetrators),
         "perpetrators_code": SEP.join(p.get("kind") or "" for p in body.get("perpetrators") or []),
         "victims": SEP.join(people),
         "victim_roles_code": SEP.join(v.get("role") or "" for v in victims),
-        "legal": SEP.join(_legal_text(item) for item in body.get("legal") or []),
+        "legal": SEP.join(_legal_text(item, label) for item in body.get("legal") or []),
         "legal_code": SEP.join(
             f"{item.get('code') or ''}:{(item.get('article') or '').strip()}".rstrip(":")
             for item in body.get("legal") or []),
-        "sources": SEP.join(labels.code_label("source", c) for c in body.get("sources") or []),
+        "sources": SEP.join(label("source", c) for c in body.get("sources") or []),
         "sources_code": SEP.join(body.get("sources") or []),
         "sensitivity_code": body.get("sensitivity") or "",
-        "status": labels.code_label("status", status),
+        "status": label("status", status),
         "status_code": status,
         "tags": SEP.join(meta.get("tags") or []),
         "device": meta.get("device") or "",
@@ -302,8 +323,9 @@ def _write_csv(conn: sqlcipher3.Connection, fh: TextIO, options: TableOptions,
     names = headers()
     writer.writerow([names[c] for c in COLUMNS])
     count = 0
+    label = Labels()
     for meta, body in rows(conn, options):
-        row = report_row(meta, body)
+        row = report_row(meta, body, label)
         writer.writerow([neutralise(row[c]) for c in COLUMNS])
         count += 1
     return count
@@ -317,8 +339,9 @@ def _write_json(conn: sqlcipher3.Connection, fh: TextIO, options: TableOptions,
                           "columns": headers()}}
     fh.write(json.dumps(meta_line, ensure_ascii=False) + "\n")
     count = 0
+    label = Labels()
     for meta, body in rows(conn, options):
-        fh.write(json.dumps(report_row(meta, body), ensure_ascii=False) + "\n")
+        fh.write(json.dumps(report_row(meta, body, label), ensure_ascii=False) + "\n")
         count += 1
     return count
 
@@ -344,9 +367,10 @@ def _write_xlsx(conn: sqlcipher3.Connection, path: Path, options: TableOptions,
             sheet.write_string(header_row, col, names[key], bold)
         sheet.freeze_panes(header_row + 1, 0)
         count = 0
+        label = Labels()
         for meta, body in rows(conn, options):
             row_no += 1
-            row = report_row(meta, body)
+            row = report_row(meta, body, label)
             for col, key in enumerate(COLUMNS):
                 if row[key]:
                     sheet.write_string(row_no, col, row[key])

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 import sqlcipher3
 
-from app.review import labels, tables
+from app.review import tables
 
 __all__ = ["COLUMNS", "uwazi_row", "write_csv"]
 
@@ -46,17 +46,17 @@ COLUMNS = (
 )
 
 
-def _label(list_name: str, code: str) -> str:
-    # "|" separates values in Uwazi: a label must not contain one.
-    return labels.code_label(list_name, code).replace("|", "/")
+class _Labels(tables.Labels):
+    def __call__(self, list_name: str, code: str) -> str:
+        # "|" separates values in Uwazi: a label must not contain one.
+        return super().__call__(list_name, code).replace("|", "/")
 
-
-def _many(list_name: str, codes: list[str]) -> str:
-    seen: list[str] = []
-    for code in codes:
-        if code and _label(list_name, code) not in seen:
-            seen.append(_label(list_name, code))
-    return "|".join(seen)
+    def many(self, list_name: str, codes: list[str]) -> str:
+        seen: list[str] = []
+        for code in codes:
+            if code and self(list_name, code) not in seen:
+                seen.append(self(list_name, code))
+        return "|".join(seen)
 
 
 def _date(value: str) -> str:
@@ -67,10 +67,13 @@ def _date(value: str) -> str:
     return value if len(value) in (4, 10) else ""
 
 
-def uwazi_row(meta: dict[str, Any], body: dict[str, Any]) -> dict[str, str]:
-    row = tables.report_row(meta, body)
+def uwazi_row(meta: dict[str, Any], body: dict[str, Any],
+              label: _Labels | None = None) -> dict[str, str]:
+    label = label or _Labels()
+    row = tables.report_row(meta, body, label)
+    _label, _many = label, label.many
     victims = body.get("victims") or []
-    names = [tables.name_withheld() if body.get("withhold_names") else p["name"].strip()
+    names = [label.withheld if body.get("withhold_names") else p["name"].strip()
              for p in body.get("perpetrators") or [] if (p.get("name") or "").strip()]
     precision = body.get("occurred_precision") or ""
     return {
@@ -104,8 +107,9 @@ def write_csv(conn: sqlcipher3.Connection, fh: TextIO, options: tables.TableOpti
     writer = csv.writer(fh)
     writer.writerow([name for name, _type in COLUMNS])
     count = 0
+    label = _Labels()
     for meta, body in tables.rows(conn, options):
-        row = uwazi_row(meta, body)
+        row = uwazi_row(meta, body, label)
         writer.writerow([tables.neutralise(row[name]) for name, _type in COLUMNS])
         count += 1
     return count
