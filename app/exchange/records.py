@@ -39,10 +39,12 @@ class ImportContext:
     used_entries: set[str] = field(default_factory=set)
 
     def record(self, report_id: str, event: str, detail: str = "", *, device: str | None = None,
-               at: str | None = None) -> None:
+               at: str | None = None, claimed: bool = False) -> None:
+        """A custody event; ``claimed``: the sending device says so (its claim, not ours)."""
         custody.record(self.conn, report_id, event,
                        device=self.manifest.device_id if device is None else device,
-                       detail=detail, at=at)
+                       detail=detail, at=at,
+                       claimed_by=self.manifest.device_id if claimed else "")
 
 
 def _adopt(context: ImportContext, spool: EncryptedSpool) -> attachments.StoredFile:
@@ -80,6 +82,7 @@ def _insert_revision(context: ImportContext, report: dict[str, Any]) -> bool:
          report["created_at"], report["updated_at"], body.get("title", ""),
          body.get("occurred_on", ""), body.get("region", ""), reports.canonical_json(body),
          content, context.manifest.device_id, context.manifest.sequence, utc_now()))
+    reports.refresh_head(conn, report["id"])
     return True
 
 
@@ -125,15 +128,24 @@ def _import_attachment(context: ImportContext, report_id: str, item: dict[str, A
     _insert_attachment(context, report_id, item, stored, original)
 
 
+def _check_custody(context: ImportContext, events: list[dict[str, Any]]) -> None:
+    """A device speaks only for itself: every custody event it sends names it or no one."""
+    for event in events:
+        if event.get("device", "") not in ("", context.manifest.device_id):
+            raise ImportRefused(_("a custody event in this bundle names another device: "
+                                  "a device may only record what it did itself"))
+
+
 def import_report(context: ImportContext, raw: bytes) -> bool:
     """One ``report-<id>.json`` entry; True if it added a revision."""
     document = bundle_schema.report_document(raw, context.used_entries)
     report = document["report"]
+    _check_custody(context, document.get("custody", []))
     added = _insert_revision(context, report)
     if added:
         for event in document.get("custody", []):
             context.record(report["id"], event["event"], event.get("detail", ""),
-                           device=event.get("device", ""), at=event.get("at"))
+                           device=event.get("device", ""), at=event.get("at"), claimed=True)
         context.record(report["id"], "imported", f"bundle {context.manifest.sequence}")
     for item in document.get("attachments", []):
         _import_attachment(context, report["id"], item)
@@ -153,7 +165,7 @@ def import_envelope(context: ImportContext, sealed: EncryptedSpool) -> int:
     if not _insert_revision(context, report):
         return 0
     context.record(report["id"], "received", "public form, sealed on arrival", device="",
-                   at=report["created_at"])
+                   at=report["created_at"], claimed=True)
     context.record(report["id"], "imported", f"bundle {context.manifest.sequence}")
     for item, stored, original in files:
         _insert_attachment(context, report["id"], item, stored, original)

@@ -1,0 +1,369 @@
+"""Full-text search: the FTS5 table, what of a report it holds, and what a user types
+turned into a MATCH expression that SQLite can never read as an operator.
+
+The table lives in the SQLCipher database beside the reports, so the index is encrypted
+like everything else. It is *contentless* (``content=''``): it holds the tokens, not a
+second copy of every report; rows are deleted by rowid (``contentless_delete=1``, SQLite
+3.43+). ``reports`` has a composite key ``(id, revision)`` and a text id, and FTS5 rows
+are keyed by an integer rowid, so ``report_search_ids`` maps the two: one row per report
+id (its latest revision), replaced when a report changes.
+
+Columns, all tokenized by ``unicode61 remove_diacritics 2`` (case folded in every
+script; Latin diacritics dropped; Cyrillic ё/й stay apart from е/и, which the folded
+columns join):
+
+* ``title``, ``body``: the words as written (``body`` is every other text of the report);
+* ``title_folded``, ``body_folded``: ``fold.fold_text`` of the same, word for word, so
+  phrases work across scripts;
+* ``extra``: ``fold.extra_keys`` of everything (second readings of Latin ``j``,
+  hyphenated names as one word); for single words, not phrases.
+
+Query language (``build_match``): words are ANDed; every word also matches as a word
+prefix (``Жаңа`` finds ``Жаңаөзенде``); ``"quoted words"`` are a phrase of whole words,
+``"…"*`` makes its last word a prefix; ``Нур-Султан`` is the phrase ``Нур Султан`` or
+the one word ``Nursultan``. Nothing else is syntax: ``AND OR NOT NEAR ( ) - ^ : *`` and
+column names are words or nothing. Every word reaches SQLite inside a double-quoted FTS5
+string (``"`` doubled) and folded keys are ``[a-z0-9]`` only.
+
+Reporters' contact details (``contact``) are never indexed, so no search can find a
+report by them, and no snippet can show them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import sqlcipher3
+from markupsafe import Markup, escape
+
+from . import fold
+
+SCHEMA_SQL = """
+CREATE TABLE IF NOT EXISTS report_search_ids (
+    rowid INTEGER PRIMARY KEY,
+    report_id TEXT NOT NULL UNIQUE
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS report_search USING fts5(
+    title, body, title_folded, body_folded, extra,
+    content = '',
+    contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 2',
+    prefix = '2 3'
+);
+"""
+
+#: bm25 weights, in column order: a hit in the title counts most, a folded (cross-script)
+#: hit a little less than the same hit as written.
+WEIGHTS = (10.0, 1.0, 8.0, 0.8, 0.5)
+RANK_SQL = "bm25(report_search, {})".format(", ".join(str(w) for w in WEIGHTS))
+
+_SEARCH_SQL = (
+    "SELECT ids.report_id FROM report_search JOIN report_search_ids AS ids"  # noqa: S608
+    " ON ids.rowid = report_search.rowid WHERE report_search MATCH ?"  # constant weights
+    f" ORDER BY {RANK_SQL}, ids.report_id"
+)
+
+_AS_WRITTEN = "{title body}"
+_FOLDED = "{title_folded body_folded}"
+_FOLDED_ANY = "{title_folded body_folded extra}"
+
+#: Only this much of what was typed is read (a pasted page is not a query).
+MAX_QUERY_CHARS = 2000
+#: At most this many words or phrases are searched for; each becomes a handful of FTS5
+#: clauses, and no useful search has more.
+MAX_TERMS = 16
+#: A phrase longer than this is cut to its first words.
+MAX_PHRASE_WORDS = 12
+#: Plain words shorter than this match as whole words only (``a`` is not a prefix of
+#: everything).
+MIN_PREFIX = 2
+#: Folded keys shorter than this are never prefixes (``aaaa`` folds to ``a``).
+MIN_KEY_PREFIX = 3
+
+#: Notes for the user, in English: the caller shows them through gettext.
+NOTE_EMPTY = "Nothing to search for: type a word (letters or digits)."
+NOTE_LONG = "The search is too long: only its first %(count)d characters were used."
+NOTE_TERMS = "Only the first %(count)d words or phrases were searched for."
+NOTE_QUOTE = "A quotation mark was not closed: the phrase runs to the end of the search."
+
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f]")
+_QUOTES = '"“”„«»'  # typographic quotes open and close phrases too
+
+
+@dataclass(frozen=True)
+class Term:
+    """One thing to find: a word (``len(words) == 1``), a phrase, or a hyphenated name."""
+
+    words: tuple[str, ...]
+    prefix: bool
+    compound: bool = False
+
+
+# ---------------------------------------------------------------------------------------
+# What of a report is indexed
+
+
+def _strings(value: Any, depth: int = 0) -> Iterator[str]:
+    """Every string in ``value`` (a string, a list, a dict's values), defensively."""
+    if depth > 4 or value is None or isinstance(value, bool):
+        return
+    if isinstance(value, str):
+        if value.strip():
+            yield value.strip()
+    elif isinstance(value, int | float):
+        yield str(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item, depth + 1)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item, depth + 1)
+
+
+def _rows(body: dict[str, Any], group: str) -> list[dict[str, Any]]:
+    rows = body.get(group)
+    return [row for row in rows if isinstance(row, dict)] if isinstance(rows, list) else []
+
+
+def document_parts(body: dict[str, Any], attachment_names: Iterable[str] = ()) -> tuple[str, str]:
+    """``(title, everything else)`` of a report, as indexed. Never ``contact``; codes
+    (region, rights, acts, perpetrator kinds, sensitivity) are not words of the report
+    and are filtered on separately."""
+    parts: list[str] = []
+    for name in ("description", "place", "abroad_country"):
+        parts.extend(_strings(body.get(name)))
+    for row in _rows(body, "victims"):
+        parts.extend(_strings(row.get("name")))
+        parts.extend(_strings(row.get("role")))
+    for row in _rows(body, "perpetrators"):
+        parts.extend(_strings(row.get("name")))
+    for row in _rows(body, "legal"):
+        parts.extend(_strings(row.get("code")))
+        parts.extend(_strings(row.get("article")))
+    parts.extend(_strings(body.get("sources")))
+    parts.extend(_strings(body.get("links")))
+    parts.extend(_strings(list(attachment_names)))
+    return " ".join(_strings(body.get("title"))), "\n".join(parts)
+
+
+def document_text(body: dict[str, Any], attachment_names: Iterable[str] = ()) -> str:
+    """Every indexed text of a report in one string (title first)."""
+    title, rest = document_parts(body, attachment_names)
+    return "\n".join(part for part in (title, rest) if part)
+
+
+def index_document(
+    conn: sqlcipher3.Connection,
+    report_id: str,
+    body: dict[str, Any],
+    attachment_names: Iterable[str] = (),
+) -> None:
+    """Index (or re-index) a report; the caller commits with the report itself."""
+    title, rest = document_parts(body, attachment_names)
+    conn.execute("INSERT OR IGNORE INTO report_search_ids(report_id) VALUES (?)", (report_id,))
+    (rowid,) = conn.execute(
+        "SELECT rowid FROM report_search_ids WHERE report_id = ?", (report_id,)
+    ).fetchone()
+    conn.execute("DELETE FROM report_search WHERE rowid = ?", (rowid,))
+    conn.execute(
+        "INSERT INTO report_search(rowid, title, body, title_folded, body_folded, extra)"
+        " VALUES (?,?,?,?,?,?)",
+        (
+            rowid,
+            title,
+            rest,
+            fold.fold_text(title),
+            fold.fold_text(rest),
+            fold.extra_keys(title + "\n" + rest),
+        ),
+    )
+
+
+def remove_document(conn: sqlcipher3.Connection, report_id: str) -> None:
+    """Forget a report. Deleted tokens stay in FTS5's segments (encrypted) until they are
+    merged; ``INSERT INTO report_search(report_search) VALUES ('optimize')`` rewrites them."""
+    row = conn.execute(
+        "SELECT rowid FROM report_search_ids WHERE report_id = ?", (report_id,)
+    ).fetchone()
+    if row is not None:
+        conn.execute("DELETE FROM report_search WHERE rowid = ?", row)
+        conn.execute("DELETE FROM report_search_ids WHERE rowid = ?", row)
+
+
+# ---------------------------------------------------------------------------------------
+# What the user typed
+
+
+def _clean(user_query: str) -> str:
+    text = unicodedata.normalize("NFC", _CONTROL_RE.sub(" ", user_query))
+    for quote in _QUOTES[1:]:
+        text = text.replace(quote, '"')
+    return text
+
+
+def _plain_terms(chunk: str) -> Iterator[Term]:
+    """Words and hyphenated names outside quotes; a ``*`` right after one is allowed."""
+    pattern = re.compile(rf"(?:{fold.COMPOUND_RE.pattern})|(?:{fold.WORD_RE.pattern})")
+    for match in pattern.finditer(chunk):
+        parts = tuple(fold.WORD_RE.findall(match.group(0)))
+        starred = chunk[match.end() : match.end() + 1] == "*"
+        if len(parts) > 1:
+            yield Term(parts[:MAX_PHRASE_WORDS], prefix=True, compound=True)
+        else:
+            yield Term(parts, prefix=starred or len(parts[0]) >= MIN_PREFIX)
+
+
+def parse(user_query: str) -> tuple[list[Term], list[str]]:
+    """The terms of a query, and notes for the user. Never raises."""
+    notes: list[str] = []
+    text = _clean(user_query)
+    if len(text) > MAX_QUERY_CHARS:
+        text = text[:MAX_QUERY_CHARS]
+        notes.append(NOTE_LONG % {"count": MAX_QUERY_CHARS})
+    terms: list[Term] = []
+    pos = 0
+    while pos < len(text):
+        start = text.find('"', pos)
+        if start < 0:
+            terms.extend(_plain_terms(text[pos:]))
+            break
+        terms.extend(_plain_terms(text[pos:start]))
+        end = text.find('"', start + 1)
+        if end < 0:
+            notes.append(NOTE_QUOTE)
+            end = len(text)
+        phrase = tuple(fold.words(text[start + 1 : end]))[:MAX_PHRASE_WORDS]
+        starred = text[end + 1 : end + 2] == "*"
+        if phrase:
+            terms.append(Term(phrase, prefix=starred))
+        pos = end + 1
+    terms = list(dict.fromkeys(terms))
+    if len(terms) > MAX_TERMS:
+        terms = terms[:MAX_TERMS]
+        notes.append(NOTE_TERMS % {"count": MAX_TERMS})
+    if not terms:
+        notes.append(NOTE_EMPTY)
+    return terms, notes
+
+
+def _string(text: str, prefix: bool) -> str:
+    """An FTS5 string: never an operator, whatever ``text`` holds."""
+    return '"' + text.replace('"', '""') + '"' + ("*" if prefix else "")
+
+
+def _key_prefix(key: str, prefix: bool) -> bool:
+    return prefix and len(key) >= MIN_KEY_PREFIX
+
+
+def _clause(term: Term) -> str:
+    """``(as written OR folded)`` for one term."""
+    written = _string(" ".join(term.words), term.prefix)
+    options = [f"{_AS_WRITTEN} : {written}"]
+    keys = [fold.fold_keys(word) for word in term.words]
+    if len(term.words) == 1:
+        if keys[0]:
+            folded = " OR ".join(_string(key, _key_prefix(key, term.prefix)) for key in keys[0])
+            options.append(f"{_FOLDED_ANY} : ({folded})")
+    elif all(keys):
+        readings = [tuple(k[0] for k in keys), tuple(k[-1] for k in keys)]
+        for reading in dict.fromkeys(readings):
+            last = _key_prefix(reading[-1], term.prefix)
+            options.append(f"{_FOLDED} : {_string(' '.join(reading), last)}")
+        if term.compound:
+            joined = fold.fold_keys("".join(term.words))
+            options.extend(f"{_FOLDED_ANY} : {_string(k, _key_prefix(k, True))}" for k in joined)
+    return "(" + " OR ".join(options) + ")"
+
+
+def build_match(user_query: str) -> tuple[str | None, list[str]]:
+    """The FTS5 MATCH expression for what the user typed (``None`` when nothing
+    searchable is left), and notes to show. Never raises."""
+    terms, notes = parse(user_query)
+    if not terms:
+        return None, notes
+    return " AND ".join(_clause(term) for term in terms), notes
+
+
+def search(
+    conn: sqlcipher3.Connection, user_query: str, limit: int | None = None
+) -> tuple[list[str], list[str]]:
+    """Report ids matching ``user_query``, best first (bm25), and the notes."""
+    expression, notes = build_match(user_query)
+    if expression is None:
+        return [], notes
+    sql = _SEARCH_SQL
+    params: tuple[object, ...] = (expression,)
+    if limit is not None:
+        sql += " LIMIT ?"
+        params += (max(0, int(limit)),)
+    return [row[0] for row in conn.execute(sql, params)], notes
+
+
+# ---------------------------------------------------------------------------------------
+# Showing where it matched
+
+
+def _plain(word: str) -> str:
+    """What unicode61 with remove_diacritics compares: case-folded, marks dropped."""
+    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _matcher(query: str) -> Any:
+    written: list[tuple[str, bool]] = []
+    keys: list[tuple[str, bool]] = []
+    for term in parse(query)[0]:
+        for i, word in enumerate(term.words):
+            prefix = term.prefix if (len(term.words) == 1 or i == len(term.words) - 1) else False
+            prefix = prefix or term.compound
+            written.append((_plain(word), prefix))
+            keys.extend((key, _key_prefix(key, prefix)) for key in fold.fold_keys(word))
+        if term.compound:
+            joined = fold.fold_keys("".join(term.words))
+            keys.extend((key, _key_prefix(key, True)) for key in joined)
+
+    def matches(token: str) -> bool:
+        plain = _plain(token)
+        if any(plain.startswith(w) if p else plain == w for w, p in written if w):
+            return True
+        token_keys = fold.fold_keys(token)
+        return any(tk.startswith(k) if p else tk == k for k, p in keys for tk in token_keys if k)
+
+    return matches
+
+
+def highlight(text: str, query: str, max_len: int = 240) -> Markup:
+    """An HTML-escaped snippet of ``text`` of at most about ``max_len`` characters around
+    the first match of ``query``, with every matching word in ``<mark>``; cross-script
+    matches are marked too (words compared by their folded keys). Phrases are marked
+    word by word."""
+    text = " ".join(_CONTROL_RE.sub(" ", text).split())
+    max_len = max(20, max_len)
+    matches = _matcher(query)
+    spans = [m.span() for m in fold.WORD_RE.finditer(text) if matches(m.group(0))]
+    start = 0
+    if spans and len(text) > max_len:
+        start = max(0, spans[0][0] - max_len // 4)
+        if start:
+            space = text.find(" ", start, spans[0][0])
+            start = space + 1 if space >= 0 else start
+    end = min(len(text), start + max_len)
+    if end < len(text):
+        space = text.rfind(" ", start, end)
+        end = space if space > start and (not spans or space >= spans[0][1]) else end
+    out = [Markup("…")] if start else []
+    pos = start
+    for first, last in spans:
+        if last <= start or first >= end:
+            continue
+        a, b = max(first, start), min(last, end)
+        out += [escape(text[pos:a]), Markup("<mark>"), escape(text[a:b]), Markup("</mark>")]
+        pos = b
+    out.append(escape(text[pos:end]))
+    if end < len(text):
+        out.append(Markup("…"))
+    return Markup("").join(out)
