@@ -10,10 +10,29 @@ from typing import Any
 
 import click
 
+from app.cli import reports as cli_reports
 from app.messages import cli_gettext as _
 from app.messages import cli_ngettext, set_language
 from app.review import labels, stats, tables
 from app.review.stats import FIELDS, Scope
+
+
+def _filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The review filters of ``reports list`` (same names, same meaning)."""
+    for option, name, text in reversed(cli_reports._FILTER_OPTIONS):
+        func = click.option(option, f"{name}_values", multiple=True, help=text)(func)
+    return func
+
+
+def _scope(conn: Any, options: dict[str, Any], include_unconfirmed: bool,
+           include_rejected: bool) -> tuple[Scope, str]:
+    """The scope of a count or table, and the filters in words (for a table's header)."""
+    chosen = cli_reports.filters_from_options(conn, "coordinator", options, True)
+    given = [f"--{name.replace('_', '-')} {value}"
+             for _option, name, _text in cli_reports._FILTER_OPTIONS
+             for value in options.get(f"{name}_values") or ()]
+    return (Scope(filters=chosen, include_unconfirmed=include_unconfirmed,
+                  include_rejected=include_rejected), " ".join(given))
 
 
 def _held_apart_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -47,10 +66,11 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
     @_held_apart_options
     @click.option("--json", "as_json", is_flag=True,
                   help="One JSON object per group a line: the field values and count.")
+    @_filter_options
     @click.pass_context
     def stats_command(ctx: click.Context, *, data: Path | None, by: tuple[str, ...], unit: str,
                       include_unconfirmed: bool, include_rejected: bool,
-                      as_json: bool) -> None:
+                      as_json: bool, **options: Any) -> None:
         """Counts of reports (or people) by one field, or cross-tabulated by two.
 
         Reads: the store passphrase. Rejected reports and reports from unconfirmed devices
@@ -59,10 +79,9 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
         if len(by) > 2:
             raise click.UsageError(_("give --by once or twice"))
         store = open_store(ctx, data, role="coordinator")
-        scope = Scope(include_unconfirmed=include_unconfirmed,
-                      include_rejected=include_rejected)
         conn = store.connect()
         try:
+            scope, _given = _scope(conn, options, include_unconfirmed, include_rejected)
             result = stats.count(conn, by, scope, unit=unit)
         finally:
             conn.close()
@@ -91,10 +110,11 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
     @_held_apart_options
     @click.option("--lang", default=None,
                   help="Language of labels and headers: kk, ru or en.")
+    @_filter_options
     @click.pass_context
     def table_command(ctx: click.Context, *, data: Path | None, fmt: str, out: Path,
                       all_reports: bool, include_unconfirmed: bool, include_rejected: bool,
-                      lang: str | None) -> None:
+                      lang: str | None, **options: Any) -> None:
         """One row per report, names withheld where consent is missing.
 
         Reads: the store passphrase. Never replaces an existing file.
@@ -105,13 +125,12 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
             raise tables.TableFileExists(_("%(path)s exists; a table never replaces a file",
                                            path=out))
         store = open_store(ctx, data, role="coordinator")
-        options = tables.TableOptions(
-            scope=Scope(include_unconfirmed=include_unconfirmed,
-                        include_rejected=include_rejected),
-            publication=not all_reports)
         conn = store.connect()
         try:
-            count = tables.write_table(conn, out, fmt, options)
+            scope, given = _scope(conn, options, include_unconfirmed, include_rejected)
+            chosen = tables.TableOptions(scope=scope, publication=not all_reports,
+                                         filter_text=given)
+            count = tables.write_table(conn, out, fmt, chosen)
         finally:
             conn.close()
             store.lock()

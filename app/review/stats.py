@@ -28,10 +28,13 @@ carries SQLite's JSON functions), so the numbers come from the same rows the tab
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlcipher3
+
+from app.review import filters as review_filters
+from app.review.filters import Filters
 
 __all__ = [
     "FIELDS",
@@ -56,16 +59,18 @@ class UnknownField(ValueError):
 
 @dataclass(frozen=True)
 class Scope:
-    """Which reports are counted: the review filters and the two "held apart" switches.
+    """Which reports are counted: the review filters (app/review/filters.py; ``None``: all)
+    and the two "held apart" switches. A status filter that asks for ``rejected`` counts
+    rejected reports without ``include_rejected``."""
 
-    ``where``/``params`` is one SQL condition on the latest revision, aliased ``r`` (with the
-    sending device aliased ``d``), as the review filters produce it; empty means all.
-    """
-
-    where: str = ""
-    params: tuple[Any, ...] = ()
+    filters: Filters | None = None
     include_unconfirmed: bool = False
     include_rejected: bool = False
+
+    @property
+    def rejected_wanted(self) -> bool:
+        return self.include_rejected or (self.filters is not None
+                                         and "rejected" in self.filters.statuses)
 
 
 @dataclass
@@ -104,56 +109,53 @@ class Counts:
 
 # --------------------------------------------------------------------------- SQL
 
-_PRECISION = "coalesce(json_extract(r.body, '$.occurred_precision'), 'day')"
-_LATEST = "r.revision = (SELECT max(x.revision) FROM reports x WHERE x.id = r.id)"
-
-
-def _has_column(conn: sqlcipher3.Connection, table: str, column: str) -> bool:
-    return any(row[1] == column for row in conn.execute(f"PRAGMA table_info({table})"))
-
-
-def _confirmed_sql(conn: sqlcipher3.Connection) -> str:
-    """Reports written here, or sent by a device the coordinator confirmed."""
-    if _has_column(conn, "devices", "confirmed"):
-        return "(r.source_device IS NULL OR coalesce(d.confirmed, 0) = 1)"
-    return "r.source_device IS NULL"  # no device has ever been confirmed
+#: Sent by a device the coordinator confirmed, or written on this store.
+_CONFIRMED = "(h.device IS NULL OR coalesce(d.confirmed, 0) = 1)"
+_REJECTED = "h.triage = 'rejected'"
+#: The latest revision's row, joined only when a count needs the body (people, month).
+_BODY_JOIN = "JOIN reports r ON r.id = h.report_id AND r.revision = h.revision"
+_PRECISION = ("(SELECT coalesce(json_extract(x.body, '$.occurred_precision'), 'day') "
+              "FROM reports x WHERE x.id = h.report_id AND x.revision = h.revision)")
 
 
 def scope_sql(conn: sqlcipher3.Connection, scope: Scope, *,
               held_apart: bool = True) -> tuple[str, str, list[Any]]:
-    """``(FROM ..., WHERE ..., params)`` of the reports in ``scope`` (latest revisions,
-    filters, and unless ``held_apart`` is False the rejected/unconfirmed rules)."""
-    source = "reports r LEFT JOIN devices d ON d.device_id = r.source_device"
-    where = [_LATEST]
-    params: list[Any] = []
-    if scope.where:
-        where.append(f"({scope.where})")
-        params += list(scope.params)
+    """``(FROM ..., WHERE ..., params)`` of the reports in ``scope``: their heads ``h``
+    (latest revisions), the sending device ``d``; the filters, and unless ``held_apart``
+    is False the rejected/unconfirmed rules."""
+    del conn
+    chosen = replace(scope.filters or Filters(), include_unconfirmed=True)
+    source, where, params, _searching = review_filters.source(chosen, "coordinator")
+    source += " LEFT JOIN devices d ON d.device_id = h.device"
+    clauses = [f"({where})"]
     if held_apart:
-        if not scope.include_rejected:
-            where.append("r.status <> 'rejected'")
+        if not scope.rejected_wanted:
+            clauses.append(f"NOT {_REJECTED}")
         if not scope.include_unconfirmed:
-            where.append(_confirmed_sql(conn))
-    return source, " AND ".join(where), params
+            clauses.append(_CONFIRMED)
+    return source, " AND ".join(clauses), list(params)
 
 
-#: Fields with one value per report: their SQL expression on ``r`` (and ``d``).
+#: Fields with one value per report: their SQL expression on ``h`` (and ``d``).
 _SINGLE = {
-    "region": "nullif(r.region, '')",
-    "status": "nullif(r.status, '')",
+    "region": "nullif(h.region, '')",
+    "status": "nullif(h.triage, '')",
     "device": "d.fingerprint",
-    "month": (f"CASE WHEN {_PRECISION} IN ('day', 'month') AND r.occurred_on GLOB "
-              "'[0-9][0-9][0-9][0-9]-[0-9][0-9]*' THEN substr(r.occurred_on, 1, 7) END"),
-    "year": (f"CASE WHEN {_PRECISION} <> 'unknown' AND r.occurred_on GLOB "
-             "'[0-9][0-9][0-9][0-9]*' THEN substr(r.occurred_on, 1, 4) END"),
+    # The month is known when the date has one and its precision is a day or a month.
+    # The heads keep the date and the days it may cover, not the precision; the body is
+    # read (lazily, by CASE) only where those cannot tell: a date said to be precise to
+    # the year covers from 1 January, so only dates whose range starts on 1 January of
+    # their own year are asked.
+    "month": ("CASE WHEN h.occurred_start IS NULL OR length(h.occurred_on) < 7 THEN NULL "
+              "WHEN substr(h.occurred_start, 1, 7) <> substr(h.occurred_on, 1, 7) THEN NULL "
+              "WHEN substr(h.occurred_start, 6, 5) <> '01-01' "
+              "THEN substr(h.occurred_on, 1, 7) "
+              f"WHEN {_PRECISION} IN ('day', 'month') THEN substr(h.occurred_on, 1, 7) END"),
+    # The year is known when the date is (its range is empty only for unknown dates).
+    "year": "CASE WHEN h.occurred_start IS NOT NULL THEN substr(h.occurred_start, 1, 4) END",
 }
-#: Multi-valued fields: (alias, JSON array, value of one element).
-_MULTI = {
-    "right": ("j_right", "$.rights", "j_right.value"),
-    "act": ("j_act", "$.acts", "j_act.value"),
-    "perpetrator": ("j_perp", "$.perpetrators", "json_extract(j_perp.value, '$.kind')"),
-    "victim_role": ("j_role", "$.victims", "json_extract(j_role.value, '$.role')"),
-}
+#: Multi-valued fields: their facet kind (app/records/reports.py keeps one row per code).
+_MULTI = ("right", "act", "perpetrator", "victim_role")
 
 
 def _field_sql(name: str, people: bool) -> tuple[str, str]:
@@ -164,10 +166,11 @@ def _field_sql(name: str, people: bool) -> tuple[str, str]:
         return "", "nullif(json_extract(v.value, '$.role'), '')"
     if name not in _MULTI:
         raise UnknownField(name)
-    alias, path, value = _MULTI[name]
-    # LEFT JOIN ... ON: a report with no (non-empty) value still gives one NULL row.
-    return (f"LEFT JOIN json_each(r.body, '{path}') {alias} ON coalesce({value}, '') <> ''",
-            value)
+    alias = f"f_{name}"
+    # LEFT JOIN: a report without a value for the field gives one NULL row. ``name`` is
+    # one of the fixed names above.
+    return (f"LEFT JOIN report_facets {alias} ON {alias}.report_id = h.report_id "
+            f"AND {alias}.kind = '{name}'", f"{alias}.code")
 
 
 def _sort_key(name: str) -> Callable[[str | None], tuple[int, str]]:
@@ -196,17 +199,18 @@ def count(conn: sqlcipher3.Connection, by: Sequence[str], scope: Scope | None = 
     source, where, params = scope_sql(conn, scope)
     joins, values = [], []
     if people:
-        joins.append("JOIN json_each(r.body, '$.victims') v")
+        joins += [_BODY_JOIN, "JOIN json_each(r.body, '$.victims') v"]
     for name in by:
         join, value = _field_sql(name, people)
         if join and join not in joins:
             joins.append(join)
         values.append(value)
-    unit_id = "r.id || ':' || v.key" if people else "r.id"
     columns = ", ".join(f"{value} AS g{i}" for i, value in enumerate(values))
     groups = ", ".join(f"g{i}" for i in range(len(values)))
+    # Facets hold each code once per report and a person is one element of one report,
+    # so every (unit, group) pair is one joined row: count(*) counts units.
     # Every fragment is one of the fixed strings above; every value is a bound parameter.
-    sql = (f"SELECT {columns}, count(DISTINCT {unit_id}) FROM {source} {' '.join(joins)} "  # noqa: S608
+    sql = (f"SELECT {columns}, count(*) FROM {source} {' '.join(joins)} "  # noqa: S608
            f"WHERE {where} GROUP BY {groups}")
     rows = [(tuple(row[:-1]), int(row[-1])) for row in conn.execute(sql, params)]
     first = by[0]
@@ -219,25 +223,35 @@ def count(conn: sqlcipher3.Connection, by: Sequence[str], scope: Scope | None = 
     return Counts(by, unit, rows, _total(conn, scope, people), _left_out(conn, scope, people))
 
 
-def _units(people: bool) -> str:
-    return ("coalesce(sum(json_array_length(r.body, '$.victims')), 0)" if people
-            else "count(*)")
+def _units(people: bool) -> tuple[str, str]:
+    """(extra join, SQL of the number of units) for reports or people."""
+    if people:
+        return _BODY_JOIN, "coalesce(sum(json_array_length(r.body, '$.victims')), 0)"
+    return "", "count(*)"
 
 
 def _total(conn: sqlcipher3.Connection, scope: Scope, people: bool) -> int:
     source, where, params = scope_sql(conn, scope)
-    sql = f"SELECT {_units(people)} FROM {source} WHERE {where}"  # noqa: S608
+    join, units = _units(people)
+    sql = f"SELECT {units} FROM {source} {join} WHERE {where}"  # noqa: S608
     return int(conn.execute(sql, params).fetchone()[0])
 
 
 def _left_out(conn: sqlcipher3.Connection, scope: Scope, people: bool) -> dict[str, int]:
+    """How many units the filters chose that the held-apart rules left out, in one pass."""
     source, where, params = scope_sql(conn, scope, held_apart=False)
-    left: dict[str, int] = {}
-    if not scope.include_rejected:
-        sql = f"SELECT {_units(people)} FROM {source} WHERE {where} AND r.status = 'rejected'"  # noqa: S608
-        left["rejected"] = int(conn.execute(sql, params).fetchone()[0])
+    join, units = _units(people)
+    unit = "json_array_length(r.body, '$.victims')" if people else "1"
+    parts, names = [], []
+    if not scope.rejected_wanted:
+        parts.append(f"coalesce(sum(CASE WHEN {_REJECTED} THEN {unit} END), 0)")
+        names.append("rejected")
     if not scope.include_unconfirmed:
-        sql = (f"SELECT {_units(people)} FROM {source} WHERE {where} "  # noqa: S608
-               f"AND NOT {_confirmed_sql(conn)}")
-        left["unconfirmed"] = int(conn.execute(sql, params).fetchone()[0])
-    return left
+        parts.append(f"coalesce(sum(CASE WHEN NOT {_CONFIRMED} THEN {unit} END), 0)")
+        names.append("unconfirmed")
+    if not parts:
+        return {}
+    del units
+    sql = f"SELECT {', '.join(parts)} FROM {source} {join} WHERE {where}"  # noqa: S608
+    row = conn.execute(sql, params).fetchone()
+    return {name: int(n) for name, n in zip(names, row, strict=True)}

@@ -213,26 +213,20 @@ def report_row(meta: dict[str, Any], body: dict[str, Any],
     }
 
 
-def _has_table(conn: sqlcipher3.Connection, name: str) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                        (name,)).fetchone() is not None
-
-
 def rows(conn: sqlcipher3.Connection, options: TableOptions) -> Iterator[tuple[dict[str, Any],
                                                                                dict[str, Any]]]:
     """``(meta, body)`` of every report in scope, oldest incident first, one at a time."""
     source, where, params = scope_sql(conn, options.scope)
     if options.publication:
         where += " AND json_extract(r.body, '$.may_publish') = 1"
-    sql = (f"SELECT r.id, r.status, r.body, d.fingerprint, "  # noqa: S608 (fixed fragments)
-           f"coalesce(r.imported_at, r.created_at) FROM {source} WHERE {where} "
-           "ORDER BY r.occurred_on, r.id")
-    tags_sql = ("SELECT label FROM report_tags WHERE report_id = ? ORDER BY tag"
-                if _has_table(conn, "report_tags") else None)
-    for report_id, status, body, fingerprint, received in conn.execute(sql, params):
-        tags = [t[0] for t in conn.execute(tags_sql, (report_id,))] if tags_sql else []
+    sql = (f"SELECT h.report_id, h.triage, r.body, d.fingerprint, h.received_at, "  # noqa: S608
+           f"(SELECT group_concat(t.label, '{SEP}') FROM (SELECT label FROM report_tags "
+           f"WHERE report_id = h.report_id ORDER BY tag) t) "
+           f"FROM {source} JOIN reports r ON r.id = h.report_id AND r.revision = h.revision "
+           f"WHERE {where} ORDER BY h.occurred_start IS NULL, h.occurred_start, h.report_id")
+    for report_id, status, body, fingerprint, received, tags in conn.execute(sql, params):
         meta = {"id": report_id, "status": status, "device": fingerprint,
-                "received": received, "tags": tags}
+                "received": received, "tags": tags.split(SEP) if tags else []}
         yield meta, json.loads(body)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from app.config import Config
 from app.exchange.bundles import export_bundle, import_bundle
 from app.records import codes, intake, reports
+from app.review import triage
 from app.store import device, keyring
 from app.store.store import Store
 from tests.conftest import PASSPHRASE
@@ -40,6 +41,7 @@ class Written:
     body: dict[str, Any]
     fingerprint: str | None  # sending device; None: written on the coordinator store
     status: str = "new"
+    tags: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -108,7 +110,7 @@ def build(tmp_path: Path, *, seed: int = 13, per_device: int = 30, local: int = 
     for _ in range(local):
         body = random_body(rng)
         report_id = intake.save(conn, coord.config, body, [])
-        corpus.reports[report_id] = Written(report_id, body, None, "draft")
+        corpus.reports[report_id] = Written(report_id, body, None)
     conn.close()
     for name in ("f1", "f2"):
         field_store = _store(tmp_path / name, "field")
@@ -122,7 +124,7 @@ def build(tmp_path: Path, *, seed: int = 13, per_device: int = 30, local: int = 
             body = random_body(rng)
             report_id = intake.save(fconn, field_store.config, body, [])
             written.append(report_id)
-            corpus.reports[report_id] = Written(report_id, body, fingerprint, "imported")
+            corpus.reports[report_id] = Written(report_id, body, fingerprint)
         fconn.close()
         export_bundle(field_store, tmp_path / f"{name}-1.age")
         import_bundle(coord, tmp_path / f"{name}-1.age")
@@ -139,24 +141,24 @@ def build(tmp_path: Path, *, seed: int = 13, per_device: int = 30, local: int = 
 
 
 def confirm(corpus: Corpus, name: str) -> None:
-    """The coordinator confirms field store ``name``'s device (as ``devices confirm``)."""
+    """The coordinator confirms field store ``name``'s device (``devices confirm``)."""
     conn = corpus.coordinator.connect()
-    columns = {row[1] for row in conn.execute("PRAGMA table_info(devices)")}
-    if "confirmed" in columns:  # until the workbench's migration is merged: none confirmed
-        conn.execute("UPDATE devices SET confirmed = 1 WHERE fingerprint = ?",
-                     (corpus.fingerprints[name],))
-        conn.commit()
-        corpus.confirmed.add(corpus.fingerprints[name])
+    triage.confirm_device(conn, corpus.fingerprints[name])
+    corpus.confirmed.add(corpus.fingerprints[name])
     conn.close()
 
 
 def reject(corpus: Corpus, how_many: int, *, seed: int = 5) -> None:
-    """The coordinator rejects ``how_many`` reports, from both devices and this store."""
+    """The coordinator rejects ``how_many`` reports (``reports status ID rejected``) and
+    gives a few others another status and a tag."""
     rng = random.Random(seed)  # noqa: S311 (a reproducible corpus)
     conn = corpus.coordinator.connect()
-    for report_id in rng.sample(sorted(corpus.reports), how_many):
-        conn.execute("UPDATE reports SET status = 'rejected' WHERE id = ? AND revision ="
-                     " (SELECT max(revision) FROM reports WHERE id = ?)", (report_id, report_id))
-        corpus.reports[report_id].status = "rejected"
-    conn.commit()
+    chosen = rng.sample(sorted(corpus.reports), how_many * 3)
+    for n, report_id in enumerate(chosen):
+        status = "rejected" if n < how_many else rng.choice(["verified", "in_review"])
+        triage.set_status(conn, report_id, status)
+        corpus.reports[report_id].status = status
+        if n % 2:
+            triage.add_tag(conn, report_id, "Жаңаөзен-2025")
+            corpus.reports[report_id].tags.append("Жаңаөзен-2025")
     conn.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -218,3 +218,42 @@ def test_as_dicts_names_the_fields(corpus: Corpus) -> None:
     dicts = result.as_dicts()
     assert dicts and set(dicts[0]) == {"region", "status", "count"}
     assert sum(d["count"] for d in dicts) == result.total  # single-valued fields partition
+
+
+# ------------------------------------------------------------------ with the review filters
+
+FILTER_CASES = [
+    ({"region": ["almaty_city", "astana"]}, lambda r: r.body["region"] in ("almaty_city",
+                                                                            "astana")),
+    ({"act": ["fine"]}, lambda r: "fine" in r.body["acts"]),
+    ({"victim_role": ["journalist"]},
+     lambda r: any(v["role"] == "journalist" for v in r.body["victims"])),
+    ({"status": ["rejected"]}, lambda r: r.status == "rejected"),
+    ({"status": ["verified", "in_review"]}, lambda r: r.status in ("verified", "in_review")),
+    ({"tag": ["жаңаөзен-2025"]}, lambda r: "Жаңаөзен-2025" in r.tags),
+    ({"from": ["2025-01-01"], "to": ["2025-12-31"]},
+     lambda r: r.body["occurred_precision"] != "unknown" and r.body["occurred_on"][:4] == "2025"),
+]
+
+
+@pytest.mark.parametrize(("given", "keep"), FILTER_CASES)
+def test_filters_choose_the_reports_first(corpus: Corpus, given: dict[str, list[str]],
+                                          keep: Callable[[Written], bool]) -> None:
+    from app.review import filters as review_filters
+
+    conn = corpus.coordinator.connect()
+    chosen = review_filters.from_dict(given, role="coordinator", conn=conn)
+    assert not chosen.notes, chosen.notes
+    kept = Corpus(corpus.coordinator, {k: r for k, r in corpus.reports.items() if keep(r)},
+                  corpus.fingerprints, corpus.confirmed)
+    assert kept.reports, "the filter case matches nothing in the corpus"
+    # a status filter that asks for rejected reports counts them
+    rejected = "rejected" in given.get("status", [])
+    for by in (("act",), ("region", "month")):
+        result = stats.count(conn, by, Scope(filters=chosen))
+        assert got(result) == expected(kept, by, rejected=rejected)
+        left = {"unconfirmed": sum(1 for r in kept.reports.values()
+                                   if r.fingerprint and r.fingerprint not in corpus.confirmed)}
+        if not rejected:
+            left["rejected"] = sum(1 for r in kept.reports.values() if r.status == "rejected")
+        assert result.left_out == left

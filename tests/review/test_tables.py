@@ -297,3 +297,25 @@ def test_stats_module_and_cli_agree(corpus: Corpus) -> None:
     direct = stats.count(conn, ["perpetrator", "year"]).as_dicts()
     result = run(corpus, "stats", "--by", "perpetrator", "--by", "year", "--json")
     assert [json.loads(line) for line in result.stdout.splitlines()] == direct
+
+
+def test_filters_on_the_command_line_and_in_the_header_block(corpus: Corpus,
+                                                             tmp_path: Path) -> None:
+    result = run(corpus, "stats", "--by", "region", "--region", "almaty_city", "--region",
+                 "astana", "--json", "--include-unconfirmed")
+    assert result.exit_code == 0, result.output
+    got = {line["region"]: line["count"] for line in map(json.loads, result.stdout.splitlines())}
+    want = {k[0]: n for k, n in expected(corpus, ("region",), unconfirmed=True).items()
+            if k[0] in ("almaty_city", "astana")}
+    assert got == want
+    out = tmp_path / "tagged.csv"
+    assert run(corpus, "table", "--format", "csv", "--out", str(out), "--tag",
+               "ЖАҢАӨЗЕН-2025", "--all-reports", "--include-unconfirmed").exit_code == 0
+    block, _header, rows = read_csv(out)
+    assert any("--tag ЖАҢАӨЗЕН-2025" in line[0] for line in block)
+    tagged = {rid for rid, r in published(corpus, all_reports=True, unconfirmed=True).items()
+              if r.tags}
+    assert tagged and {row["id"] for row in rows} == tagged
+    assert all(row["tags"] == "Жаңаөзен-2025" for row in rows)
+    statuses = {row["status_code"] for row in rows}
+    assert statuses <= {"new", "verified", "in_review"}
