@@ -18,7 +18,9 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from markupsafe import Markup
 
+from app.records import codes
 from app.review import charts, labels, stats, tables
+from app.review import filters as review_filters
 from app.review.stats import FIELDS, Scope
 from app.web.db import get_db, get_store
 
@@ -39,9 +41,25 @@ def _flag(name: str) -> bool:
     return request.values.get(name) in ("1", "on", "yes")
 
 
+#: The review filters this page takes (names as in app/review/filters.py and the CLI).
+FILTER_NAMES = ("query", "region", "right", "act", "perpetrator", "victim_role", "from",
+                "to", "status", "tag")
+
+
+def _filter_args() -> list[tuple[str, str]]:
+    """The filters given, as (name, value) pairs, to carry into links and forms."""
+    return [(name, value) for name in FILTER_NAMES for value in request.values.getlist(name)
+            if value.strip()][:200]
+
+
 def _scope() -> Scope:
-    return Scope(include_unconfirmed=_flag("include_unconfirmed"),
+    chosen = review_filters.parse(request.values.getlist, role="coordinator", conn=get_db())
+    return Scope(filters=chosen, include_unconfirmed=_flag("include_unconfirmed"),
                  include_rejected=_flag("include_rejected"))
+
+
+def _filter_text(pairs: list[tuple[str, str]]) -> str:
+    return " ".join(f"{name}={value}" for name, value in pairs)
 
 
 def _unit() -> str:
@@ -115,7 +133,10 @@ def _page(template: str, **extra: Any) -> str:
     if by2 == by:
         by2 = None
     section = _section(by, scope, unit)  # type: ignore[arg-type]
+    pairs = _filter_args()
     context = {
+        "filter_args": pairs, "given": dict(pairs), "codes": codes,
+        "notes": scope.filters.notes if scope.filters else (),
         "fields": [(name, labels.field_title(name)) for name in FIELDS],
         "by": by, "by2": by2, "unit": unit, "scope": scope, "section": section,
         "cross": _cross(by, by2, scope, unit) if by2 else None,  # type: ignore[arg-type]
@@ -137,7 +158,8 @@ def briefing() -> ResponseReturnValue:
     """A page to print (or save as PDF): statistics, charts, the reports, names withheld."""
     _coordinator_only()
     scope, unit = _scope(), _unit()
-    options = tables.TableOptions(scope=scope, publication=not _flag("all_reports"))
+    options = tables.TableOptions(scope=scope, publication=not _flag("all_reports"),
+                                  filter_text=_filter_text(_filter_args()))
     selected, matched = [], 0
     for meta, body in tables.rows(get_db(), options):
         matched += 1
@@ -146,8 +168,10 @@ def briefing() -> ResponseReturnValue:
     return render_template(
         "review/briefing.html",
         sections=[_section(name, scope, unit) for name in BRIEFING_FIELDS],
-        reports=selected, matched=matched, unit=unit, scope=scope,
-        publication=options.publication, description=tables.describe(options),
+        reports=selected, matched=matched, unit=unit, scope=scope, filter_args=_filter_args(),
+
+        publication=options.publication,
+        description=tables.describe(options, stats.count(get_db(), ["status"], scope).left_out),
         limit=BRIEFING_REPORTS)
 
 
@@ -172,7 +196,8 @@ def write_table() -> ResponseReturnValue:
     written = None
     if error is None:
         out = Path(folder) / name
-        options = tables.TableOptions(scope=_scope(), publication=not _flag("all_reports"))
+        options = tables.TableOptions(scope=_scope(), publication=not _flag("all_reports"),
+                                      filter_text=_filter_text(_filter_args()))
         try:
             count = tables.write_table(get_db(), out, fmt, options)
             written = ngettext("%(num)d report written to %(path)s.",

@@ -159,3 +159,21 @@ def test_table_form_needs_csrf(client: FlaskClient, tmp_path: Path) -> None:
                                                   "file_name": "x.csv", "understood": "1"})
     assert response.status_code == 400
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_filters_carry_into_the_page_briefing_and_table(corpus: Corpus, client: FlaskClient,
+                                                        tmp_path: Path) -> None:
+    html = client.get("/review/stats?by=region&region=almaty_city&include_unconfirmed=1"
+                      ).get_data(as_text=True)
+    want = {k: n for k, n in expected(corpus, ("region",), unconfirmed=True).items()
+            if k[0] == "almaty_city"}
+    assert sorted(table_numbers(html).values()) == sorted(want.values())
+    assert '<input type="hidden" name="region" value="almaty_city">' in html
+    briefing = client.get("/review/briefing?region=astana&include_unconfirmed=1&all_reports=1"
+                          ).get_data(as_text=True)
+    astana = [r for r in corpus.reports.values() if r.body["region"] == "astana"
+              and in_scope(corpus, r, unconfirmed=True, rejected=False)]
+    assert briefing.count('class="report-card"') == len(astana)
+    assert "region=astana" in briefing  # the provenance says which filters
+    noted = client.get("/review/stats?region=atlantis").get_data(as_text=True)
+    assert "Unknown value ignored" in noted
