@@ -140,7 +140,10 @@ def _page(template: str, **extra: Any) -> str:
         "fields": [(name, labels.field_title(name)) for name in FIELDS],
         "by": by, "by2": by2, "unit": unit, "scope": scope, "section": section,
         "cross": _cross(by, by2, scope, unit) if by2 else None,  # type: ignore[arg-type]
-        "formats": tables.FORMATS,
+        "formats": [("csv", _("CSV (Excel, LibreOffice; UTF-8)")), ("xlsx", _("XLSX (Excel)")),
+                    ("json", _("JSON lines (for other tools)")),
+                    ("uwazi", _("Uwazi CSV import"))],
+        "units": [("reports", _("Reports")), ("people", _("People (victims)"))],
         "all_reports": _flag("all_reports"),
     }
     context.update(extra)
