@@ -319,3 +319,24 @@ def test_filters_on_the_command_line_and_in_the_header_block(corpus: Corpus,
     assert all(row["tags"] == "Жаңаөзен-2025" for row in rows)
     statuses = {row["status_code"] for row in rows}
     assert statuses <= {"new", "verified", "in_review"}
+
+
+def test_xlsx_temporary_files_stay_in_the_target_folder(corpus: Corpus, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """xlsxwriter's constant_memory rows go to temporary files: never the system's folder
+    (a tmpfs or a disk nobody thinks of wiping), only next to the table itself."""
+    import tempfile
+
+    folders: list[str | None] = []
+    real = tempfile.mkstemp
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        folders.append(kwargs.get("dir"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", recording)
+    out = tmp_path / "usb" / "t.xlsx"
+    out.parent.mkdir()
+    assert run(corpus, "table", "--format", "xlsx", "--out", str(out)).exit_code == 0
+    assert folders and set(folders) == {str(out.parent)}
+    assert sorted(p.name for p in out.parent.iterdir()) == ["t.xlsx"]
