@@ -30,6 +30,7 @@ Everything here is a table in this file: no ICU, so the portable USB build needs
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -152,16 +153,21 @@ def fold_keys(word: str) -> list[str]:
     """Every reading of ``word``: the ж reading of Latin ``j`` first, then the й reading
     when the word has a ``j``; ``[]`` when nothing of the word can be folded (a word in
     a script other than Latin or Cyrillic)."""
-    romanised = _romanise(word[:MAX_WORD])
+    return list(_fold_keys(word[:MAX_WORD]))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _fold_keys(word: str) -> tuple[str, ...]:
+    """Cached: a report's words repeat, and indexing folds every one of them."""
+    romanised = _romanise(word)
     first = _key(romanised, "zh")
     if not first:
-        return []
-    keys = [first]
+        return ()
     if "j" in romanised:
         second = _key(romanised, "i")
         if second and second != first:
-            keys.append(second)
-    return keys
+            return (first, second)
+    return (first,)
 
 
 def fold_word(word: str) -> str:
