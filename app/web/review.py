@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -22,7 +22,9 @@ from app.records import codes
 from app.review import charts, labels, stats, tables
 from app.review import filters as review_filters
 from app.review.stats import FIELDS, Scope
+from app.web import desk
 from app.web.db import get_db, get_store
+from app.web.forms import ConfirmForm
 
 bp = Blueprint("review_stats", __name__, url_prefix="/review")
 
@@ -41,25 +43,58 @@ def _flag(name: str) -> bool:
     return request.values.get(name) in ("1", "on", "yes")
 
 
-#: The review filters this page takes (names as in app/review/filters.py and the CLI).
-FILTER_NAMES = ("query", "region", "right", "act", "perpetrator", "victim_role", "from",
-                "to", "status", "tag")
+#: Page settings that may stay in a URL (field names and switches, never what was
+#: searched for): the filters themselves live in server memory under ``f`` (W6).
+SETTINGS = ("by", "by2", "count", "include_unconfirmed", "include_rejected", "all_reports")
 
 
-def _filter_args() -> list[tuple[str, str]]:
-    """The filters given, as (name, value) pairs, to carry into links and forms."""
-    return [(name, value) for name in FILTER_NAMES for value in request.values.getlist(name)
-            if value.strip()][:200]
+def _chosen() -> tuple[review_filters.Filters, str, list[str]]:
+    """The filters of this page (those of the report list, by the same opaque id), the id
+    and notes for the user."""
+    filter_id = request.values.get("f", "")
+    chosen = desk._saved().get(desk._owner(), filter_id) if filter_id else None
+    notes: list[str] = []
+    if filter_id and chosen is None:
+        notes.append(_("This search has expired; the list shows every report."))
+        filter_id = ""
+    chosen = chosen or review_filters.Filters()
+    notes += list(chosen.notes)
+    if chosen.text.strip():
+        notes += review_filters.text_notes(chosen.text)
+    return chosen, filter_id, notes
 
 
 def _scope() -> Scope:
-    chosen = review_filters.parse(request.values.getlist, role="coordinator", conn=get_db())
-    return Scope(filters=chosen, include_unconfirmed=_flag("include_unconfirmed"),
+    return Scope(filters=_chosen()[0], include_unconfirmed=_flag("include_unconfirmed"),
                  include_rejected=_flag("include_rejected"))
 
 
-def _filter_text(pairs: list[tuple[str, str]]) -> str:
-    return " ".join(f"{name}={value}" for name, value in pairs)
+def filter_text(chosen: review_filters.Filters) -> str:
+    """The filters in words, for a table's header block and the briefing."""
+    parts = []
+    if chosen.text.strip():
+        parts.append(_("search: %(text)s", text=chosen.text.strip()))
+    for option, (name, code_list, _kind) in review_filters.OPTIONS.items():
+        values = getattr(chosen, name)
+        if values:
+            shown = ", ".join(labels.text(dict(code_list).get(v, v)) for v in values)
+            parts.append(f"{labels.field_title(option)}: {shown}")
+    if chosen.statuses:
+        parts.append(f"{labels.field_title('status')}: " + ", ".join(
+            labels.code_label("status", v) for v in chosen.statuses))
+    if chosen.tags:
+        parts.append(_("tags: %(tags)s", tags=", ".join(chosen.tags)))
+    if chosen.devices:
+        parts.append(_("devices: %(num)s", num=len(chosen.devices)))
+    if chosen.date_from or chosen.date_to:
+        parts.append(f"{chosen.date_from or '…'} – {chosen.date_to or '…'}")
+    return "; ".join(parts)
+
+
+def _settings(**overrides: str | None) -> dict[str, str]:
+    values = {name: request.values.get(name, "") for name in SETTINGS}
+    values.update({k: v or "" for k, v in overrides.items()})
+    return {k: v for k, v in values.items() if v}
 
 
 def _unit() -> str:
@@ -133,10 +168,10 @@ def _page(template: str, **extra: Any) -> str:
     if by2 == by:
         by2 = None
     section = _section(by, scope, unit)  # type: ignore[arg-type]
-    pairs = _filter_args()
+    chosen, filter_id, notes = _chosen()
     context = {
-        "filter_args": pairs, "given": dict(pairs), "codes": codes,
-        "notes": scope.filters.notes if scope.filters else (),
+        "filter_id": filter_id, "filters": chosen, "codes": codes, "notes": notes,
+        "status_codes": codes.TRIAGE,
         "fields": [(name, labels.field_title(name)) for name in FIELDS],
         "by": by, "by2": by2, "unit": unit, "scope": scope, "section": section,
         "cross": _cross(by, by2, scope, unit) if by2 else None,  # type: ignore[arg-type]
@@ -153,7 +188,26 @@ def _page(template: str, **extra: Any) -> str:
 @bp.route("/stats")
 def stats_page() -> ResponseReturnValue:
     _coordinator_only()
+    if any(name in request.args for name in desk.FILTER_FIELDS):
+        # A hand-made URL with filters: keep them in memory and leave the URL behind.
+        return _remember(request.args)
     return _page("review/stats.html")
+
+
+def _remember(source: Any) -> ResponseReturnValue:
+    chosen = review_filters.parse(source.getlist, role="coordinator", conn=get_db())
+    filter_id = (desk._saved().put(desk._owner(), chosen)
+                 if not chosen.is_empty() or chosen.notes else None)
+    return redirect(url_for("review_stats.stats_page", f=filter_id, **_settings()), 303)
+
+
+@bp.route("/stats", methods=["POST"])
+def stats_filter() -> ResponseReturnValue:
+    """The page's form: filters into server memory, then the page by an opaque id."""
+    _coordinator_only()
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    return _remember(request.form)
 
 
 @bp.route("/briefing")
@@ -162,7 +216,8 @@ def briefing() -> ResponseReturnValue:
     _coordinator_only()
     scope, unit = _scope(), _unit()
     options = tables.TableOptions(scope=scope, publication=not _flag("all_reports"),
-                                  filter_text=_filter_text(_filter_args()))
+                                  filter_text=filter_text(scope.filters or
+                                                          review_filters.Filters()))
     selected, matched = [], 0
     for meta, body in tables.rows(get_db(), options):
         matched += 1
@@ -171,7 +226,8 @@ def briefing() -> ResponseReturnValue:
     return render_template(
         "review/briefing.html",
         sections=[_section(name, scope, unit) for name in BRIEFING_FIELDS],
-        reports=selected, matched=matched, unit=unit, scope=scope, filter_args=_filter_args(),
+        reports=selected, matched=matched, unit=unit, scope=scope,
+        filter_id=_chosen()[1],
 
         publication=options.publication,
         description=tables.describe(options, stats.count(get_db(), ["status"], scope).left_out),
@@ -199,8 +255,10 @@ def write_table() -> ResponseReturnValue:
     written = None
     if error is None:
         out = Path(folder) / name
-        options = tables.TableOptions(scope=_scope(), publication=not _flag("all_reports"),
-                                      filter_text=_filter_text(_filter_args()))
+        scope = _scope()
+        options = tables.TableOptions(scope=scope, publication=not _flag("all_reports"),
+                                      filter_text=filter_text(scope.filters or
+                                                              review_filters.Filters()))
         try:
             count = tables.write_table(get_db(), out, fmt, options)
             written = ngettext("%(num)d report written to %(path)s.",
