@@ -220,38 +220,28 @@ def count(conn: sqlcipher3.Connection, by: Sequence[str], scope: Scope | None = 
     else:
         rows.sort(key=lambda item: (-item[1], *(_sort_key(n)(v)
                                                 for n, v in zip(by, item[0], strict=True))))
-    return Counts(by, unit, rows, _total(conn, scope, people), _left_out(conn, scope, people))
+    total, left_out = _totals(conn, scope, people)
+    return Counts(by, unit, rows, total, left_out)
 
 
-def _units(people: bool) -> tuple[str, str]:
-    """(extra join, SQL of the number of units) for reports or people."""
-    if people:
-        return _BODY_JOIN, "coalesce(sum(json_array_length(r.body, '$.victims')), 0)"
-    return "", "count(*)"
-
-
-def _total(conn: sqlcipher3.Connection, scope: Scope, people: bool) -> int:
-    source, where, params = scope_sql(conn, scope)
-    join, units = _units(people)
-    sql = f"SELECT {units} FROM {source} {join} WHERE {where}"  # noqa: S608
-    return int(conn.execute(sql, params).fetchone()[0])
-
-
-def _left_out(conn: sqlcipher3.Connection, scope: Scope, people: bool) -> dict[str, int]:
-    """How many units the filters chose that the held-apart rules left out, in one pass."""
+def _totals(conn: sqlcipher3.Connection, scope: Scope,
+            people: bool) -> tuple[int, dict[str, int]]:
+    """The units in scope, and how many the filters chose that the held-apart rules left
+    out: one pass over the reports the filters chose."""
     source, where, params = scope_sql(conn, scope, held_apart=False)
-    join, units = _units(people)
+    join = _BODY_JOIN if people else ""
     unit = "json_array_length(r.body, '$.victims')" if people else "1"
+    kept = ["1"]
     parts, names = [], []
     if not scope.rejected_wanted:
+        kept.append(f"NOT {_REJECTED}")
         parts.append(f"coalesce(sum(CASE WHEN {_REJECTED} THEN {unit} END), 0)")
         names.append("rejected")
     if not scope.include_unconfirmed:
+        kept.append(_CONFIRMED)
         parts.append(f"coalesce(sum(CASE WHEN NOT {_CONFIRMED} THEN {unit} END), 0)")
         names.append("unconfirmed")
-    if not parts:
-        return {}
-    del units
-    sql = f"SELECT {', '.join(parts)} FROM {source} {join} WHERE {where}"  # noqa: S608
+    total = f"coalesce(sum(CASE WHEN {' AND '.join(kept)} THEN {unit} END), 0)"
+    sql = f"SELECT {', '.join([total, *parts])} FROM {source} {join} WHERE {where}"  # noqa: S608
     row = conn.execute(sql, params).fetchone()
-    return {name: int(n) for name, n in zip(names, row, strict=True)}
+    return int(row[0]), {name: int(n) for name, n in zip(names, row[1:], strict=True)}
