@@ -192,15 +192,21 @@ def main() -> None:
     parser.add_argument("--reports", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--worker", nargs=3, metavar=("FORMAT", "STORE", "OUT"))
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="Build the stores in this folder and keep them (reused when "
+                             "there already): for repeated runs.")
     options = parser.parse_args()
     if options.worker:
         worker(options.worker[0], Path(options.worker[1]), Path(options.worker[2]))
         return
     with tempfile.TemporaryDirectory(prefix="kuager-bench-") as tmp:
-        big, small = Path(tmp, "big"), Path(tmp, "small")
+        home = options.keep or Path(tmp)
+        big = home / f"store-{options.reports}"
+        small = home / f"store-{max(1, options.reports // 10)}"
         start = time.perf_counter()
-        build_store(big, options.reports)
-        build_store(small, max(1, options.reports // 10))
+        for root, count in ((big, options.reports), (small, max(1, options.reports // 10))):
+            if not (root / "kuager.db").exists():
+                build_store(root, count)
         print(f"built stores of {options.reports} and {max(1, options.reports // 10)} "
               f"reports in {time.perf_counter() - start:.0f} s")
         print(f"\nstatistics over {options.reports} reports ({options.repeat} runs each)")

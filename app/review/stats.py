@@ -173,6 +173,17 @@ def _field_sql(name: str, people: bool) -> tuple[str, str]:
             f"AND {alias}.kind = '{name}'", f"{alias}.code")
 
 
+#: Page cache for a count or a table (SQLite's default is 2 MiB): a count reads the
+#: report heads and facets of 100,000 reports (about 40 MiB of pages) with lookups between
+#: them; with the default cache every lookup decrypts its page again. Per connection.
+CACHE_KIB = 64 * 1024
+
+
+def roomy(conn: sqlcipher3.Connection) -> None:
+    """Give ``conn`` a page cache large enough for the heads and facets."""
+    conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+
+
 def _sort_key(name: str) -> Callable[[str | None], tuple[int, str]]:
     return lambda value: (value is None, value or "")
 
@@ -196,6 +207,7 @@ def count(conn: sqlcipher3.Connection, by: Sequence[str], scope: Scope | None = 
     if unit not in UNITS:
         raise ValueError(f"unknown unit {unit!r}")
     people = unit == "people"
+    roomy(conn)
     source, where, params = scope_sql(conn, scope)
     joins, values = [], []
     if people:

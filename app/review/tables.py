@@ -1,6 +1,6 @@
 """Tables of reports for a monitoring briefing: CSV, XLSX, JSON lines, Uwazi CSV.
 
-One row per report (latest revision), in the scope the statistics use (app/review/stats.py:
+One row per report (latest revision, in the order received), in the scope the statistics use (app/review/stats.py:
 filters; rejected reports and unconfirmed devices held apart unless asked), and by default
 only the reports whose author allowed publication (``publication=False`` includes the
 internal ones). Codes are shown in the chosen language with the code itself in the
@@ -41,7 +41,7 @@ from typing import Any, TextIO
 import sqlcipher3
 
 from app.messages import gettext
-from app.review import labels
+from app.review import labels, stats
 from app.review.stats import Scope, scope_sql
 from app.timeutil import utc_now
 
@@ -215,24 +215,26 @@ def report_row(meta: dict[str, Any], body: dict[str, Any],
 
 def rows(conn: sqlcipher3.Connection, options: TableOptions) -> Iterator[tuple[dict[str, Any],
                                                                                dict[str, Any]]]:
-    """``(meta, body)`` of every report in scope, oldest incident first (unknown dates
-    first), one at a time.
+    """``(meta, body)`` of every report in scope, in the order their latest revisions were
+    stored (received), one at a time.
 
-    The ordered query carries no body (if a filter makes SQLite sort, it sorts short rows,
-    not 100,000 report texts); each body is read by its key as the row is written, so the
-    memory used does not grow with the number of reports.
+    That order is the reports table's own, so the bodies are read front to back (a date
+    order would read them in random order, each read decrypting a page again). The ordered
+    query carries no body: if a filter makes SQLite sort, it sorts short rows, not 100,000
+    report texts; each body is read by its row number as the row is written, so the memory
+    used does not grow with the number of reports.
     """
+    stats.roomy(conn)
     source, where, params = scope_sql(conn, options.scope)
+    source += " JOIN reports r ON r.id = h.report_id AND r.revision = h.revision"
     if options.publication:
-        source += " JOIN reports p ON p.id = h.report_id AND p.revision = h.revision"
-        where += " AND json_extract(p.body, '$.may_publish') = 1"
-    sql = (f"SELECT h.report_id, h.revision, h.triage, d.fingerprint, h.received_at, "  # noqa: S608
+        where += " AND json_extract(r.body, '$.may_publish') = 1"
+    sql = (f"SELECT r.rowid, h.report_id, h.triage, d.fingerprint, h.received_at, "  # noqa: S608
            f"(SELECT group_concat(t.label, '{SEP}') FROM (SELECT label FROM report_tags "
            f"WHERE report_id = h.report_id ORDER BY tag) t) "
-           f"FROM {source} WHERE {where} ORDER BY h.occurred_start, h.report_id")
-    for report_id, revision, status, fingerprint, received, tags in conn.execute(sql, params):
-        body = conn.execute("SELECT body FROM reports WHERE id = ? AND revision = ?",
-                            (report_id, revision)).fetchone()[0]
+           f"FROM {source} WHERE {where} ORDER BY r.rowid")
+    for rowid, report_id, status, fingerprint, received, tags in conn.execute(sql, params):
+        body = conn.execute("SELECT body FROM reports WHERE rowid = ?", (rowid,)).fetchone()[0]
         meta = {"id": report_id, "status": status, "device": fingerprint,
                 "received": received, "tags": tags.split(SEP) if tags else []}
         yield meta, json.loads(body)
@@ -291,8 +293,6 @@ def write_table(conn: sqlcipher3.Connection, out: Path, fmt: str,
     """Write the table to ``out`` (which must not exist); returns the number of reports."""
     if fmt not in FORMATS:
         raise ValueError(fmt)
-    from app.review import stats
-
     left = stats.count(conn, ["status"], options.scope).left_out
     tmp = _exclusive_target(out)
     try:
