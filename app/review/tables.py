@@ -1,7 +1,8 @@
 """Tables of reports for a monitoring briefing: CSV, XLSX, JSON lines, Uwazi CSV.
 
-One row per report (latest revision, in the order received), in the scope the statistics use (app/review/stats.py:
-filters; rejected reports and unconfirmed devices held apart unless asked), and by default
+One row per report (latest revision, in the order received), in the scope the statistics
+use (app/review/stats.py: filters; rejected reports and unconfirmed devices held apart
+unless asked), and by default
 only the reports whose author allowed publication (``publication=False`` includes the
 internal ones). Codes are shown in the chosen language with the code itself in the
 neighbouring column.
