@@ -59,7 +59,10 @@ def full_session(data: Path, tmp: Path, words: list[str]) -> None:
         assert downloaded == attachment
         fields = report_fields(words[1] + " (edited)", description, browser.csrf(report + "/edit"))
         assert browser.post(report + "/edit", fields)[0] == 303
-        assert words[2].encode() in browser.get("/reports?q=" + words[2])[2]
+        status, headers, _ = browser.post("/reports/search", [
+            ("q", words[2]), ("csrf_token", browser.csrf("/reports"))])
+        assert status == 303 and words[2] not in headers["Location"]
+        assert words[2].encode() in browser.get(headers["Location"])[2]
         lock = [("csrf_token", browser.csrf("/reports"))]
         assert browser.post("/lock", lock)[0] == 303
     export = kuager("export", "--out", str(data / "bundle.age"), data=data, env=env)

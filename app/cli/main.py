@@ -9,7 +9,6 @@ exit 2; a failed command leaves the store as it was.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -19,7 +18,6 @@ import click
 from app.cli.common import UserError, command, data_option, open_store, read_line, read_secret
 from app.messages import cli_gettext as _
 from app.messages import cli_language, cli_ngettext, set_language
-from app.records import reports
 from app.store import keyring, passphrase
 from app.store import training as training_mode
 
@@ -150,25 +148,6 @@ def recipients_list(ctx: click.Context, data: Path | None) -> None:
             click.echo(f"{row['public_key']}\t{row['label']}".rstrip())
 
 
-@main.group("reports")
-def reports_group() -> None:
-    """Reports in the store."""
-
-
-@command(reports_group, "list")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per report a line.")
-@click.pass_context
-def reports_list(ctx: click.Context, data: Path | None, as_json: bool) -> None:
-    """List reports (latest revision of each). Reads: the store passphrase."""
-    store = open_store(ctx, data)
-    with keyring.connection(store) as conn:
-        for row in reports.search(conn, limit=10**9):
-            if as_json:
-                click.echo(json.dumps(reports.as_json(conn, row), ensure_ascii=False))
-            else:
-                click.echo(f"{row['id']}  {row['occurred_on'] or '----------'}  {row['title']}")
-
-
 @command(main, "wipe")
 @click.pass_context
 def wipe(ctx: click.Context, data: Path | None) -> None:
@@ -204,15 +183,21 @@ def passwd(ctx: click.Context, data: Path | None) -> None:
 
 
 def _register_more() -> None:
+    from app.cli import devices as cli_devices
     from app.cli import exchange as cli_exchange
+    from app.cli import reports as cli_reports
+    from app.cli import review as cli_review
     from app.cli import seizure as cli_seizure
     from app.cli import serve as cli_serve
     from app.cli import training as cli_training
 
     cli_exchange.register(main, command, open_store)
     cli_seizure.register(main, command, open_store)
-    cli_serve.register(main, command, open_store)
     cli_training.register(main, command, open_store)
+    cli_reports.register(main, command, open_store)
+    cli_devices.register(main, command, open_store)
+    cli_serve.register(main, command, open_store)
+    cli_review.register(main, command, open_store)
 
 
 _register_more()

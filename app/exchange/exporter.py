@@ -556,6 +556,9 @@ def _mark_exported(
         " WHERE id IN (SELECT id FROM export_ids)",
         (sequence,),
     )
+    conn.execute(  # the list pages read the status from the heads (one statement too)
+        "UPDATE report_heads SET status = 'exported' WHERE report_id IN (SELECT id FROM export_ids)"
+    )
     conn.execute("DELETE FROM export_ids")
     custody.record_many(conn, [(row["id"], "exported") for row in rows], device=device_id,
                         detail=f"bundle {sequence}", at=now)

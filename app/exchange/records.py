@@ -57,17 +57,19 @@ class ImportContext:
     attachments_known: set[tuple[str, str]] = field(default_factory=set)
     prefetched: set[str] = field(default_factory=set)
     pending_reports: list[tuple[Any, ...]] = field(default_factory=list)
-    pending_custody: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+    pending_custody: list[tuple[str, str, str, str, str, str]] = field(default_factory=list)
     device_id: str = ""
 
     def __post_init__(self) -> None:
         self.device_id = self.manifest.device_id  # a SHA-256 each time it is asked for
 
     def record(self, report_id: str, event: str, detail: str = "", *, device: str | None = None,
-               at: str | None = None) -> None:
+               at: str | None = None, claimed: bool = False) -> None:
+        """A custody event; ``claimed``: the sending device says so (its claim, not ours)."""
         self.pending_custody.append(
             (report_id, at or self.now, event,
-             self.device_id if device is None else device, detail))
+             self.device_id if device is None else device, detail,
+             self.device_id if claimed else ""))
 
     def prefetch(self, report_ids: list[str]) -> None:
         """Read once what the store holds about these reports and their attachments."""
@@ -112,8 +114,11 @@ class ImportContext:
             " imported_at) VALUES (?,?,?,'imported',?,?,?,?,?,?,?,?,?,?)",
             self.pending_reports)
         self.conn.executemany(
-            "INSERT INTO custody(report_id, at, event, device, detail) VALUES (?,?,?,?,?)",
+            "INSERT INTO custody(report_id, at, event, device, detail, claimed_by)"
+            " VALUES (?,?,?,?,?,?)",
             self.pending_custody)
+        for report_id in dict.fromkeys(row[0] for row in self.pending_reports):
+            reports.refresh_head(self.conn, report_id)
         self.pending_reports.clear()
         self.pending_custody.clear()
 
@@ -194,15 +199,24 @@ def _import_attachment(context: ImportContext, report_id: str, item: dict[str, A
     _insert_attachment(context, report_id, item, stored, original)
 
 
+def _check_custody(context: ImportContext, events: list[dict[str, Any]]) -> None:
+    """A device speaks only for itself: every custody event it sends names it or no one."""
+    for event in events:
+        if event.get("device", "") not in ("", context.device_id):
+            raise ImportRefused(_("a custody event in this bundle names another device: "
+                                  "a device may only record what it did itself"))
+
+
 def import_report(context: ImportContext, raw: bytes) -> bool:
     """One ``report-<id>.json`` entry; True if it added a revision."""
     document = bundle_schema.report_document(raw, context.used_entries)
     report = document["report"]
+    _check_custody(context, document.get("custody", []))
     added = _insert_revision(context, report)
     if added:
         for event in document.get("custody", []):
             context.record(report["id"], event["event"], event.get("detail", ""),
-                           device=event.get("device", ""), at=event.get("at"))
+                           device=event.get("device", ""), at=event.get("at"), claimed=True)
         context.record(report["id"], "imported", f"bundle {context.manifest.sequence}")
     for item in document.get("attachments", []):
         _import_attachment(context, report["id"], item)
@@ -222,7 +236,7 @@ def import_envelope(context: ImportContext, sealed: EncryptedSpool) -> int:
     if not _insert_revision(context, report):
         return 0
     context.record(report["id"], "received", "public form, sealed on arrival", device="",
-                   at=report["created_at"])
+                   at=report["created_at"], claimed=True)
     context.record(report["id"], "imported", f"bundle {context.manifest.sequence}")
     for item, stored, original in files:
         _insert_attachment(context, report["id"], item, stored, original)

@@ -148,9 +148,19 @@ STATUSES: CodeList = (
     ("imported", _l("Imported")),
 )
 
+#: Coordinator triage (a coordinator store's ``status``; a field store keeps STATUSES).
+TRIAGE: CodeList = (
+    ("new", _l("New")),
+    ("in_review", _l("In review")),
+    ("verified", _l("Verified")),
+    ("needs_follow_up", _l("Needs follow-up")),
+    ("rejected", _l("Rejected")),
+)
+
 ORIGINS: CodeList = (
     ("operator", _l("Entered on this device")),
     ("public", _l("Submitted through the public form")),
+    ("coordinator", _l("Written by the coordinator (phone or in person)")),
 )
 
 

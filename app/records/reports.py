@@ -7,8 +7,10 @@ can tell a re-sent report from a changed one.
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -124,6 +126,7 @@ def create(
         ),
     )
     custody.record(conn, report_id, "created", device=device, detail=origin)
+    refresh_head(conn, report_id)
     return report_id
 
 
@@ -168,6 +171,7 @@ def update(
         ),
     )
     custody.record(conn, report_id, "edited", device=device)
+    refresh_head(conn, report_id)
 
 
 def set_draft(conn: sqlcipher3.Connection, report_id: str, draft: bool, device: str = "") -> bool:
@@ -180,6 +184,7 @@ def set_draft(conn: sqlcipher3.Connection, report_id: str, draft: bool, device: 
     ).rowcount
     if changed:
         custody.record(conn, report_id, "draft" if draft else "ready", device=device)
+        refresh_head(conn, report_id)  # the list reads the status from the head
     return bool(changed)
 
 
@@ -193,6 +198,7 @@ def delete_rows(conn: sqlcipher3.Connection, report_ids: Iterable[str]) -> list[
         conn.execute("DELETE FROM attachments WHERE report_id = ?", (report_id,))
         conn.execute("DELETE FROM custody WHERE report_id = ?", (report_id,))
         conn.execute("DELETE FROM reports WHERE id = ?", (report_id,))
+        forget_head(conn, report_id)
     return files
 
 
@@ -215,6 +221,125 @@ def body_of(row: sqlcipher3.Row) -> dict[str, Any]:
     return json.loads(row["body"])
 
 
+# -- report heads: the latest revision of each report, for lists and filters ------------
+
+#: The repeatable code fields of a body, as facet kinds: (kind, body field, key in a row).
+FACETS = (
+    ("right", "rights", None),
+    ("act", "acts", None),
+    ("perpetrator", "perpetrators", "kind"),
+    ("victim_role", "victims", "role"),
+)
+
+
+def date_bounds(value: object, precision: str) -> tuple[str, str] | None:
+    """The first and last day a date may mean: ``2026-03`` (or ``2026-03-15`` said to be
+    precise to the month) is 2026-03-01..2026-03-31; a year is the whole year."""
+    text = value.strip() if isinstance(value, str) else ""
+    if precision == "unknown" or not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", text):
+        return None
+    year = int(text[:4])
+    if precision == "year" or len(text) == 4:
+        return f"{year:04d}-01-01", f"{year:04d}-12-31"
+    month = int(text[5:7])
+    if not 1 <= month <= 12:
+        return None
+    if precision == "month" or len(text) == 7:
+        last = calendar.monthrange(year, month)[1]
+        return f"{year:04d}-{month:02d}-01", f"{year:04d}-{month:02d}-{last:02d}"
+    return text, text
+
+
+def occurrence_range(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The days an incident may cover: from its start date (with its precision) to the
+    end of its end date, if that is later. ``(None, None)`` when the date is unknown."""
+    start = date_bounds(body.get("occurred_on"), str(body.get("occurred_precision") or "day"))
+    if start is None:
+        return None, None
+    end = date_bounds(body.get("ended_on"), "day")
+    return start[0], max(start[1], end[1]) if end else start[1]
+
+
+def _facets(body: dict[str, Any]) -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+    for kind, name, key in FACETS:
+        for item in body.get(name) or []:
+            value = item.get(key) if key and isinstance(item, dict) else item
+            if isinstance(value, str) and value:
+                found.add((kind, value))
+    return found
+
+
+def refresh_head(conn: sqlcipher3.Connection, report_id: str) -> None:
+    """Point the report's head at its latest revision (in the caller's transaction).
+
+    The coordinator's triage and tags stay; the full-text index is marked stale.
+    """
+    row = latest(conn, report_id)
+    if row is None:
+        forget_head(conn, report_id)
+        return
+    body = body_of(row)
+    start, end = occurrence_range(body)
+    conn.execute(
+        "INSERT INTO report_heads(report_id, revision, title, occurred_on, occurred_start,"
+        " occurred_end, region, sensitivity, origin, status, device, received_at, updated_at,"
+        " indexed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,0)"
+        " ON CONFLICT(report_id) DO UPDATE SET revision = excluded.revision,"
+        " title = excluded.title, occurred_on = excluded.occurred_on,"
+        " occurred_start = excluded.occurred_start, occurred_end = excluded.occurred_end,"
+        " region = excluded.region, sensitivity = excluded.sensitivity,"
+        " origin = excluded.origin, status = excluded.status, device = excluded.device,"
+        " updated_at = excluded.updated_at, indexed = 0",
+        (
+            report_id,
+            row["revision"],
+            row["title"],
+            row["occurred_on"],
+            start,
+            end,
+            row["region"],
+            str(body.get("sensitivity") or "normal"),
+            row["origin"],
+            row["status"],
+            row["source_device"],
+            row["imported_at"] or row["created_at"],
+            row["updated_at"],
+        ),
+    )
+    conn.execute("DELETE FROM report_facets WHERE report_id = ?", (report_id,))
+    conn.executemany(
+        "INSERT INTO report_facets(kind, code, report_id) VALUES (?,?,?)",
+        [(kind, code, report_id) for kind, code in sorted(_facets(body))],
+    )
+
+
+def mark_stale(conn: sqlcipher3.Connection, report_id: str) -> None:
+    """The indexed text changed without a new revision (attachments added or removed)."""
+    conn.execute("UPDATE report_heads SET indexed = 0 WHERE report_id = ?", (report_id,))
+
+
+def forget_head(conn: sqlcipher3.Connection, report_id: str) -> None:
+    """Remove everything kept beside a deleted report: head, facets, coordinator triage,
+    and its full-text entry (in the caller's transaction, so no word of it outlives it)."""
+    for table, column in (
+        ("report_heads", "report_id"),
+        ("report_facets", "report_id"),
+        ("report_tags", "report_id"),
+        ("report_notes", "report_id"),
+        ("report_links", "first"),
+        ("report_links", "second"),
+    ):
+        # Fixed names from the tuple above, never input.
+        conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (report_id,))  # noqa: S608
+    row = conn.execute(
+        "SELECT rowid FROM report_search_ids WHERE report_id = ?", (report_id,)
+    ).fetchone()
+    if row is not None:
+        conn.execute("DELETE FROM report_search WHERE rowid = ?", (row[0],))
+        conn.execute("DELETE FROM report_search_ids WHERE rowid = ?", (row[0],))
+
+
 def search(
     conn: sqlcipher3.Connection,
     *,
@@ -222,39 +347,62 @@ def search(
     status: str = "",
     right: str = "",
     act: str = "",
-    text: str = "",
     limit: int = 500,
 ) -> list[sqlcipher3.Row]:
-    """Latest revision of each report matching every given filter, newest first."""
-    where, args = ["r.revision = (SELECT max(revision) FROM reports WHERE id = r.id)"], []
+    """Latest revision of each report matching every given filter, newest first (a plain
+    lookup for code that needs no full-text search; app/review/listing.py is the list)."""
+    where, args = ["1"], []
     if region:
-        where.append("r.region = ?")
+        where.append("h.region = ?")
         args.append(region)
     if status:
-        where.append("r.status = ?")
+        where.append("h.status = ?")
         args.append(status)
-    for name, value in (("rights", right), ("acts", act)):
+    for kind, value in (("right", right), ("act", act)):
         if value:
-            # ``name`` is one of two fixed field names, never input.
-            where.append(f"EXISTS (SELECT 1 FROM json_each(r.body, '$.{name}') WHERE value = ?)")  # noqa: S608
-            args.append(value)
-    if text:
-        where.append("(r.title LIKE ? OR json_extract(r.body, '$.description') LIKE ?)")
-        args += [f"%{text}%", f"%{text}%"]
-    # Only the fixed fragments above are joined; every value is a bound parameter.
+            where.append(
+                "EXISTS (SELECT 1 FROM report_facets f WHERE f.kind = ? AND f.code = ?"
+                " AND f.report_id = h.report_id)"
+            )
+            args += [kind, value]
     conditions = " AND ".join(where)
-    sql = f"SELECT r.* FROM reports r WHERE {conditions} ORDER BY r.updated_at DESC LIMIT ?"  # noqa: S608
+    sql = (
+        "SELECT r.* FROM report_heads h JOIN reports r ON r.id = h.report_id"  # noqa: S608
+        f" AND r.revision = h.revision WHERE {conditions}"
+        " ORDER BY h.updated_at DESC, h.report_id DESC LIMIT ?"
+    )
     return conn.execute(sql, (*args, limit)).fetchall()
 
 
-def as_json(conn: sqlcipher3.Connection, row: sqlcipher3.Row) -> dict[str, Any]:
-    """The ``reports list --json`` object of a report (see docs/CLI.md)."""
+def tags_of(conn: sqlcipher3.Connection, report_id: str) -> list[str]:
+    return [row[0] for row in conn.execute(
+        "SELECT label FROM report_tags WHERE report_id = ? ORDER BY tag", (report_id,))]
+
+
+def head_of(conn: sqlcipher3.Connection, report_id: str) -> sqlcipher3.Row | None:
+    return conn.execute(
+        "SELECT h.*, d.fingerprint, d.confirmed FROM report_heads h"
+        " LEFT JOIN devices d ON d.device_id = h.device WHERE h.report_id = ?",
+        (report_id,),
+    ).fetchone()
+
+
+def as_json(
+    conn: sqlcipher3.Connection, row: sqlcipher3.Row, role: str | None = None
+) -> dict[str, Any]:
+    """The ``reports list --json`` object of a report (see docs/CLI.md). ``status`` is the
+    coordinator's triage on a coordinator store, the field workflow on a field store."""
     body = body_of(row)
     files = attachments.for_report(conn, row["id"])
+    head = head_of(conn, row["id"])
+    status = row["status"]
+    if role == "coordinator" and head is not None:
+        status = head["triage"]
+    device = head["device"] if head is not None else row["source_device"]
     return {
         "id": row["id"],
         "revision": row["revision"],
-        "status": row["status"],
+        "status": status,
         **({"draft": row["status"] == DRAFT} if row["source_device"] is None else {}),
         "origin": row["origin"],
         "created_at": row["created_at"],
@@ -273,4 +421,7 @@ def as_json(conn: sqlcipher3.Connection, row: sqlcipher3.Row) -> dict[str, Any]:
             for f in files
         ],
         "source_device": row["source_device"],
+        "tags": tags_of(conn, row["id"]),
+        "device": (head["fingerprint"] or device) if head is not None and device else None,
+        "device_confirmed": bool(head["confirmed"]) if head is not None and device else None,
     }

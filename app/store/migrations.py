@@ -114,7 +114,165 @@ _V2 = """
 UPDATE reports SET status = 'ready' WHERE status = 'draft';
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+#: The coordinator workbench (issue 12): latest revisions kept cheap, filters on narrow
+#: tables, full-text search, triage, device trust.
+#:
+#: * ``report_heads``: one row per report, its latest revision and everything the list
+#:   filters and sorts on (the wide ``reports.body`` is read only for the rows shown).
+#:   ``occurred_start``/``occurred_end`` are the days the incident may cover, from its
+#:   dates and their precision ("March 2026" is 2026-03-01..2026-03-31); NULL when the
+#:   date is unknown. ``status`` is the field workflow (draft, ready, exported; copied from
+#:   ``reports.status``), ``triage`` the coordinator's (new, in_review, verified,
+#:   needs_follow_up, rejected): one store uses one of them, by its role. ``indexed`` is
+#:   0 while the full-text index still has to read this revision (set in the same
+#:   transaction as the write; the search brings the index up to date before it reads).
+#: * ``report_facets``: the codes of the repeatable fields (right, act, perpetrator,
+#:   victim_role), one row each, for filters and statistics.
+#: * ``report_search``/``report_search_ids``: FTS5 (contentless, encrypted with the
+#:   database like every page), as app/review/query.py describes; a copy of its schema,
+#:   because a migration must never change once shipped.
+_V2_WORKBENCH = """
+CREATE INDEX reports_updated ON reports(updated_at);
+
+CREATE TABLE report_heads (
+    report_id TEXT PRIMARY KEY,
+    revision INTEGER NOT NULL,
+    title TEXT NOT NULL DEFAULT '',
+    occurred_on TEXT NOT NULL DEFAULT '',
+    occurred_start TEXT,
+    occurred_end TEXT,
+    region TEXT NOT NULL DEFAULT '',
+    sensitivity TEXT NOT NULL DEFAULT 'normal',
+    origin TEXT NOT NULL DEFAULT 'operator',
+    status TEXT NOT NULL DEFAULT 'draft',
+    triage TEXT NOT NULL DEFAULT 'new',
+    device TEXT,
+    received_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    indexed INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX report_heads_updated ON report_heads(updated_at, report_id);
+CREATE INDEX report_heads_received ON report_heads(received_at, report_id);
+CREATE INDEX report_heads_occurred ON report_heads(occurred_start, report_id);
+CREATE INDEX report_heads_region ON report_heads(region);
+CREATE INDEX report_heads_triage ON report_heads(triage);
+CREATE INDEX report_heads_device ON report_heads(device);
+CREATE INDEX report_heads_stale ON report_heads(report_id) WHERE indexed = 0;
+
+CREATE TABLE report_facets (
+    kind TEXT NOT NULL,
+    code TEXT NOT NULL,
+    report_id TEXT NOT NULL,
+    PRIMARY KEY (kind, code, report_id)
+) WITHOUT ROWID;
+CREATE INDEX report_facets_report ON report_facets(report_id);
+
+-- Coordinator triage: tags (compared case-folded, shown as first typed) and notes
+-- (the coordinator's own; never part of any export).
+CREATE TABLE report_tags (
+    report_id TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    label TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    PRIMARY KEY (report_id, tag)
+) WITHOUT ROWID;
+CREATE INDEX report_tags_tag ON report_tags(tag, report_id);
+
+CREATE TABLE report_notes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    report_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX report_notes_report ON report_notes(report_id);
+
+-- Possible duplicates the coordinator decided on: 'same' (one incident) or 'dismissed';
+-- first < second.
+CREATE TABLE report_links (
+    first TEXT NOT NULL,
+    second TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (first, second)
+) WITHOUT ROWID;
+CREATE INDEX report_links_second ON report_links(second);
+
+-- Device trust: bundles of an unconfirmed device are imported but held apart.
+ALTER TABLE devices ADD COLUMN confirmed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN confirmed_at TEXT;
+CREATE INDEX devices_fingerprint ON devices(fingerprint);
+-- The device whose bundle carried a custody event ('' for this store's own events):
+-- what a field device says happened is that device's claim.
+ALTER TABLE custody ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE report_search_ids (
+    rowid INTEGER PRIMARY KEY,
+    report_id TEXT NOT NULL UNIQUE
+);
+CREATE VIRTUAL TABLE report_search USING fts5(
+    title, body, title_folded, body_folded, extra,
+    content = '',
+    contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 2',
+    prefix = '2 3'
+);
+
+-- Existing reports: each head is built from its latest revision (triage: new) and
+-- waits for the index, rebuilt on the first search.
+INSERT INTO report_heads(report_id, revision, title, occurred_on, occurred_start,
+                         occurred_end, region, sensitivity, origin, status, device,
+                         received_at, updated_at, indexed)
+SELECT r.id, r.revision, r.title, r.occurred_on, d.start,
+       CASE WHEN d.start IS NULL THEN NULL
+            WHEN e.stop IS NOT NULL AND e.stop > d.stop THEN e.stop ELSE d.stop END,
+       r.region, coalesce(json_extract(r.body, '$.sensitivity'), 'normal'), r.origin,
+       r.status, r.source_device, coalesce(r.imported_at, r.created_at), r.updated_at, 0
+FROM reports r
+JOIN (SELECT id, max(revision) AS revision FROM reports GROUP BY id) m
+  ON m.id = r.id AND m.revision = r.revision
+JOIN (SELECT id, revision,
+        CASE WHEN p IN ('unknown') OR length(o) < 4 THEN NULL
+             WHEN p = 'year' OR length(o) = 4 THEN substr(o, 1, 4) || '-01-01'
+             WHEN p = 'month' OR length(o) = 7 THEN substr(o, 1, 7) || '-01'
+             ELSE substr(o, 1, 10) END AS start,
+        CASE WHEN p IN ('unknown') OR length(o) < 4 THEN NULL
+             WHEN p = 'year' OR length(o) = 4 THEN substr(o, 1, 4) || '-12-31'
+             WHEN p = 'month' OR length(o) = 7
+                  THEN date(substr(o, 1, 7) || '-01', '+1 month', '-1 day')
+             ELSE substr(o, 1, 10) END AS stop
+      FROM (SELECT id, revision, occurred_on AS o,
+                   coalesce(json_extract(body, '$.occurred_precision'), 'day') AS p
+            FROM reports)) d
+  ON d.id = r.id AND d.revision = r.revision
+JOIN (SELECT id, revision,
+        CASE WHEN length(x) = 4 THEN x || '-12-31'
+             WHEN length(x) = 7 THEN date(x || '-01', '+1 month', '-1 day')
+             WHEN length(x) >= 10 THEN substr(x, 1, 10) END AS stop
+      FROM (SELECT id, revision, coalesce(json_extract(body, '$.ended_on'), '') AS x
+            FROM reports)) e
+  ON e.id = r.id AND e.revision = r.revision;
+
+INSERT OR IGNORE INTO report_facets(kind, code, report_id)
+SELECT 'right', j.value, h.report_id FROM report_heads h
+JOIN reports r ON r.id = h.report_id AND r.revision = h.revision, json_each(r.body, '$.rights') j
+WHERE j.type = 'text';
+INSERT OR IGNORE INTO report_facets(kind, code, report_id)
+SELECT 'act', j.value, h.report_id FROM report_heads h
+JOIN reports r ON r.id = h.report_id AND r.revision = h.revision, json_each(r.body, '$.acts') j
+WHERE j.type = 'text';
+INSERT OR IGNORE INTO report_facets(kind, code, report_id)
+SELECT 'perpetrator', json_extract(j.value, '$.kind'), h.report_id FROM report_heads h
+JOIN reports r ON r.id = h.report_id AND r.revision = h.revision,
+     json_each(r.body, '$.perpetrators') j
+WHERE j.type = 'object' AND coalesce(json_extract(j.value, '$.kind'), '') != '';
+INSERT OR IGNORE INTO report_facets(kind, code, report_id)
+SELECT 'victim_role', json_extract(j.value, '$.role'), h.report_id FROM report_heads h
+JOIN reports r ON r.id = h.report_id AND r.revision = h.revision,
+     json_each(r.body, '$.victims') j
+WHERE j.type = 'object' AND coalesce(json_extract(j.value, '$.role'), '') != '';
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V2_WORKBENCH)
 
 
 def upgrade(conn: sqlcipher3.Connection) -> int:

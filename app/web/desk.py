@@ -6,6 +6,7 @@ writing and editing answer 404 there.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from urllib.parse import quote
 
@@ -18,13 +19,17 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
 
 from app.records import attachments, custody, intake, reports
-from app.records.codes import ACTS, REGIONS, RIGHTS, STATUSES, codes
+from app.review import filters as review_filters
+from app.review import listing, triage
+from app.review.saved import SavedFilters
 from app.web.db import get_db, get_store
 from app.web.forms import ConfirmForm, ReportForm
 
@@ -48,27 +53,83 @@ def index() -> ResponseReturnValue:
     return redirect(url_for("desk.list_reports"))
 
 
+#: Form fields of the filters (repeatable ones may be given several times).
+FILTER_FIELDS = ("q", "region", "right", "act", "perpetrator", "victim_role", "from", "to",
+                 "status", "tag", "device", "sensitivity", "origin")
+_SAVED = "kuager.saved_filters"
+
+
+def _saved() -> SavedFilters[review_filters.Filters]:
+    saved = current_app.extensions.get(_SAVED)
+    if saved is None:
+        saved = current_app.extensions[_SAVED] = SavedFilters()
+    return saved
+
+
+def _owner() -> str:
+    """A random id for this browser session: saved filters answer only to it."""
+    if "review_owner" not in session:
+        session["review_owner"] = secrets.token_urlsafe(16)
+    return session["review_owner"]
+
+
+def _parse_filters(source: MultiDict[str, str]) -> review_filters.Filters:
+    conn = get_db()
+    return review_filters.parse(source.getlist, role=get_store().role, conn=conn)
+
+
+def _redirect_to(filters: review_filters.Filters) -> ResponseReturnValue:
+    if filters.is_empty() and not filters.notes:
+        return redirect(url_for("desk.list_reports"), 303)
+    return redirect(url_for("desk.list_reports", f=_saved().put(_owner(), filters)), 303)
+
+
+@bp.route("/reports/search", methods=["POST"])
+def search_reports() -> ResponseReturnValue:
+    """The filter form: kept in server memory, then a redirect to an opaque id (the words
+    searched for never enter a URL, a title or the browser's history)."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if request.form.get("clear"):
+        return redirect(url_for("desk.list_reports"), 303)
+    return _redirect_to(_parse_filters(request.form))
+
+
 @bp.route("/reports")
 def list_reports() -> ResponseReturnValue:
-    filters = {
-        "region": request.args.get("region", "")
-        if request.args.get("region") in codes(REGIONS)
-        else "",
-        "status": request.args.get("status", "")
-        if request.args.get("status") in codes(STATUSES)
-        else "",
-        "right": request.args.get("right", "")
-        if request.args.get("right") in codes(RIGHTS)
-        else "",
-        "act": request.args.get("act", "") if request.args.get("act") in codes(ACTS) else "",
-        "text": request.args.get("q", "")[:200],
-    }
-    rows = reports.search(get_db(), **filters)
+    if any(name in request.args for name in FILTER_FIELDS):
+        # An old bookmark or a hand-made URL: take its filters, and leave the URL behind.
+        return _redirect_to(_parse_filters(request.args))
+    conn = get_db()
+    role = get_store().role
+    filter_id = request.args.get("f", "")
+    chosen = _saved().get(_owner(), filter_id) if filter_id else None
+    expired = bool(filter_id) and chosen is None
+    chosen = chosen or review_filters.Filters()
+    try:
+        number = int(request.args.get("page", "1"))
+    except ValueError:
+        number = 1
+    result = listing.page(conn, chosen, role, number=number, sort=request.args.get("sort"))
+    notes = list(chosen.notes)
+    if chosen.text.strip():
+        notes += review_filters.text_notes(chosen.text)
+    if expired:
+        notes.append(_("This search has expired; the list shows every report."))
+    store_empty = result.total == 0 and (
+        conn.execute("SELECT 1 FROM report_heads LIMIT 1").fetchone() is None)
     return render_template(
         "reports/list.html",
-        rows=rows,
-        filters=filters,
-        role=get_store().role,
+        page=result,
+        rows=result.rows,
+        filters=chosen,
+        filter_id=filter_id if chosen is not None and not expired else "",
+        notes=notes,
+        store_empty=store_empty,
+        sorts=listing.SORT_CODES,
+        devices=triage.devices(conn) if role == "coordinator" else [],
+        status_codes=review_filters.status_codes(role),
+        role=role,
         lock_form=ConfirmForm(),
     )
 

@@ -113,11 +113,13 @@ def create_operator_app(
     store: Store | None = None,
     test_config: dict[str, Any] | None = None,
 ) -> Flask:
-    from app.web import auth, desk, exchange, onion_page, quick_exit, settings
+    from app.web import auth, desk, exchange, onion_page, quick_exit, review, review_pages, settings
 
     app = _base_app("operator", config, store, test_config)
     auth.init_app(app)
-    for blueprint in (auth.bp, desk.bp, settings.bp, exchange.bp, onion_page.bp):
+    review_pages.init_app(app)
+    for blueprint in (auth.bp, desk.bp, settings.bp, exchange.bp, onion_page.bp,
+                      review_pages.bp, review.bp):
         app.register_blueprint(blueprint)
     quick_exit.register(app)
     return app

@@ -1,0 +1,389 @@
+"""Tables of reports for a monitoring briefing: CSV, XLSX, JSON lines, Uwazi CSV.
+
+One row per report (latest revision, in the order received), in the scope the statistics
+use (app/review/stats.py: filters; rejected reports and unconfirmed devices held apart
+unless asked), and by default
+only the reports whose author allowed publication (``publication=False`` includes the
+internal ones). Codes are shown in the chosen language with the code itself in the
+neighbouring column.
+
+Consent is enforced here, not advised:
+
+- a person's name appears only when that person "may be named publicly" and the report
+  does not ask for names to be withheld; otherwise the cell says "name withheld";
+  a withheld name is also replaced wherever it occurs in the report's title, description
+  and place (names written in free text that are not listed as people cannot be found);
+- a perpetrator's name (an officer, a unit) appears unless the report withholds names;
+- the reporter's contact details never appear: no column reads them.
+
+Files: written under a temporary name in the target folder and linked into place only when
+complete, so an existing file is never replaced and nothing half-written is left. They are
+plaintext. CSV is UTF-8 with a byte-order mark (Excel then reads Cyrillic and Kazakh
+correctly), streamed row by row. XLSX (xlsxwriter, ``constant_memory``: each row is
+written to disk as it comes, and its temporary files go into the target folder, not the
+system's temporary folder) has a frozen header row and an autofilter; every cell is a
+string, never a formula. In CSV a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or
+a carriage return gets a leading apostrophe, so spreadsheet software never evaluates it.
+The first rows of every file (CSV/XLSX: a header block; JSON lines: a first ``meta``
+object) say which filters and which consent rule produced it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import sqlcipher3
+
+from app.messages import gettext
+from app.review import labels, stats
+from app.review.stats import Scope, scope_sql
+from app.timeutil import utc_now
+
+__all__ = ["FORMATS", "TableFileExists", "TableOptions", "describe", "rows", "write_table"]
+
+FORMATS = ("csv", "xlsx", "json", "uwazi")
+_DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
+SEP = "; "
+
+
+class TableFileExists(FileExistsError):
+    """The target file exists: a table never replaces a file."""
+
+
+@dataclass(frozen=True)
+class TableOptions:
+    scope: Scope = field(default_factory=Scope)
+    #: Only reports whose author allowed publication (the default for briefings).
+    publication: bool = True
+    #: Words describing the filters, for the file's header block.
+    filter_text: str = ""
+
+
+# --------------------------------------------------------------------------- consent
+
+
+def may_name(person: dict[str, Any], body: dict[str, Any]) -> bool:
+    """The consent rule: the person's own flag, and no "withhold names" on the report."""
+    return bool(person.get("may_name")) and not body.get("withhold_names")
+
+
+def name_withheld() -> str:
+    return gettext("name withheld")
+
+
+def _redact(text: str, names: Iterable[str], withheld: str) -> str:
+    for name in sorted({n.strip() for n in names if n.strip()}, key=len, reverse=True):
+        text = re.sub(re.escape(name), withheld, text, flags=re.IGNORECASE)
+    return text
+
+
+class Labels:
+    """Labels of one table, looked up once per code (a table repeats a few dozen codes
+    100,000 times; the language does not change while it is written)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, str], str] = {}
+        self.withheld = name_withheld()
+        self.art = gettext("art.")
+
+    def __call__(self, list_name: str, code: str) -> str:
+        key = (list_name, code)
+        label = self._seen.get(key)
+        if label is None:
+            label = self._seen[key] = labels.code_label(list_name, code)
+        return label
+
+
+def consent_rule() -> str:
+    return gettext("A person's name is shown only when that person may be named publicly and "
+                   "the report does not ask for names to be withheld; otherwise: \"name "
+                   "withheld\". Reporters' contact details are never included.")
+
+
+# --------------------------------------------------------------------------- rows
+
+#: Column keys in order; ``*_code`` columns hold the codes beside their labels.
+COLUMNS = ("id", "title", "description", "occurred_on", "occurred_precision",
+           "occurred_precision_code", "ended_on", "region", "region_code", "place",
+           "rights", "rights_code", "acts", "acts_code", "perpetrators", "perpetrators_code",
+           "victims", "victim_roles_code", "legal", "legal_code", "sources", "sources_code",
+           "sensitivity_code", "status", "status_code", "tags", "device", "received")
+
+
+def headers() -> dict[str, str]:
+    code = gettext("code")
+    return {
+        "id": gettext("Report"),
+        "title": gettext("Title"),
+        "description": gettext("What happened"),
+        "occurred_on": gettext("Date (start)"),
+        "occurred_precision": gettext("Date precision"),
+        "occurred_precision_code": f"{gettext('Date precision')} ({code})",
+        "ended_on": gettext("Date (end, if it lasted)"),
+        "region": gettext("Region"),
+        "region_code": f"{gettext('Region')} ({code})",
+        "place": gettext("Place"),
+        "rights": gettext("Rights affected"),
+        "rights_code": f"{gettext('Rights affected')} ({code})",
+        "acts": gettext("What was done"),
+        "acts_code": f"{gettext('What was done')} ({code})",
+        "perpetrators": gettext("Perpetrators"),
+        "perpetrators_code": f"{gettext('Perpetrators')} ({code})",
+        "victims": gettext("People affected"),
+        "victim_roles_code": f"{gettext('Role of the person')} ({code})",
+        "legal": gettext("Legal provisions"),
+        "legal_code": f"{gettext('Legal provisions')} ({code})",
+        "sources": gettext("Sources"),
+        "sources_code": f"{gettext('Sources')} ({code})",
+        "sensitivity_code": f"{gettext('Sensitivity')} ({code})",
+        "status": gettext("Status"),
+        "status_code": f"{gettext('Status')} ({code})",
+        "tags": gettext("Tags"),
+        "device": gettext("Device"),
+        "received": gettext("Received"),
+    }
+
+
+def _legal_text(item: dict[str, Any], label: Labels) -> str:
+    law = label("legal", item.get("code") or "")
+    article = (item.get("article") or "").strip()
+    return f"{law} {label.art} {article}".strip() if article else law
+
+
+def report_row(meta: dict[str, Any], body: dict[str, Any],
+               label: Labels | None = None) -> dict[str, str]:
+    """One report as table cells (labels in the current language, consent applied)."""
+    label = label or Labels()
+    victims = body.get("victims") or []
+    named = {(v.get("name") or "").strip() for v in victims if may_name(v, body)}
+    withheld = [n for n in ((v.get("name") or "").strip() for v in victims
+                            if not may_name(v, body)) if n and n not in named]
+    people = []
+    for person in victims:
+        name = (person.get("name") or "").strip()
+        shown = (name if may_name(person, body) else label.withheld) if name else "—"
+        role = person.get("role") or ""
+        people.append(f"{shown} ({label('victim_role', role)})" if role else shown)
+    perpetrators = []
+    for item in body.get("perpetrators") or []:
+        kind = label("perpetrator", item.get("kind") or "")
+        name = (item.get("name") or "").strip()
+        if name and body.get("withhold_names"):
+            name = label.withheld
+        perpetrators.append(f"{kind} ({name})" if kind and name else kind or name)
+    precision = body.get("occurred_precision") or ""
+    status = meta.get("status") or ""
+    return {
+        "id": meta["id"],
+        "title": _redact(body.get("title") or "", withheld, label.withheld),
+        "description": _redact(body.get("description") or "", withheld, label.withheld),
+        "occurred_on": body.get("occurred_on") or "",
+        "occurred_precision": label("precision", precision) if precision else "",
+        "occurred_precision_code": precision,
+        "ended_on": body.get("ended_on") or "",
+        "region": label("region", body.get("region") or ""),
+        "region_code": body.get("region") or "",
+        "place": _redact(body.get("place") or "", withheld, label.withheld),
+        "rights": SEP.join(label("right", c) for c in body.get("rights") or []),
+        "rights_code": SEP.join(body.get("rights") or []),
+        "acts": SEP.join(label("act", c) for c in body.get("acts") or []),
+        "acts_code": SEP.join(body.get("acts") or []),
+        "perpetrators": SEP.join(perpetrators),
+        "perpetrators_code": SEP.join(p.get("kind") or "" for p in body.get("perpetrators") or []),
+        "victims": SEP.join(people),
+        "victim_roles_code": SEP.join(v.get("role") or "" for v in victims),
+        "legal": SEP.join(_legal_text(item, label) for item in body.get("legal") or []),
+        "legal_code": SEP.join(
+            f"{item.get('code') or ''}:{(item.get('article') or '').strip()}".rstrip(":")
+            for item in body.get("legal") or []),
+        "sources": SEP.join(label("source", c) for c in body.get("sources") or []),
+        "sources_code": SEP.join(body.get("sources") or []),
+        "sensitivity_code": body.get("sensitivity") or "",
+        "status": label("status", status),
+        "status_code": status,
+        "tags": SEP.join(meta.get("tags") or []),
+        "device": meta.get("device") or "",
+        "received": meta.get("received") or "",
+    }
+
+
+def rows(conn: sqlcipher3.Connection, options: TableOptions) -> Iterator[tuple[dict[str, Any],
+                                                                               dict[str, Any]]]:
+    """``(meta, body)`` of every report in scope, in the order their latest revisions were
+    stored (received), one at a time.
+
+    That order is the reports table's own, so the bodies are read front to back (a date
+    order would read them in random order, each read decrypting a page again). The ordered
+    query carries no body: if a filter makes SQLite sort, it sorts short rows, not 100,000
+    report texts; each body is read by its row number as the row is written, so the memory
+    used does not grow with the number of reports.
+    """
+    stats.roomy(conn)
+    source, where, params = scope_sql(conn, options.scope)
+    source += " JOIN reports r ON r.id = h.report_id AND r.revision = h.revision"
+    if options.publication:
+        where += " AND json_extract(r.body, '$.may_publish') = 1"
+    sql = (f"SELECT r.rowid, h.report_id, h.triage, d.fingerprint, h.received_at, "  # noqa: S608
+           f"(SELECT group_concat(t.label, '{SEP}') FROM (SELECT label FROM report_tags "
+           f"WHERE report_id = h.report_id ORDER BY tag) t) "
+           f"FROM {source} WHERE {where} ORDER BY r.rowid")
+    for rowid, report_id, status, fingerprint, received, tags in conn.execute(sql, params):
+        body = conn.execute("SELECT body FROM reports WHERE rowid = ?", (rowid,)).fetchone()[0]
+        meta = {"id": report_id, "status": status, "device": fingerprint,
+                "received": received, "tags": tags.split(SEP) if tags else []}
+        yield meta, json.loads(body)
+
+
+# --------------------------------------------------------------------------- the files
+
+
+def neutralise(cell: str) -> str:
+    """A cell spreadsheet software will show as text, never evaluate as a formula."""
+    return "'" + cell if cell.startswith(_DANGEROUS_START) else cell
+
+
+def describe(options: TableOptions, left_out: dict[str, int] | None = None) -> list[str]:
+    """The header block's lines: what produced the file."""
+    lines = [gettext("Kuager table of reports, made %(at)s. This file is plaintext: keep it "
+                     "as safe as the store.", at=utc_now())]
+    lines.append(gettext("Filters: %(filters)s", filters=options.filter_text
+                         or gettext("none")))
+    if options.publication:
+        lines.append(gettext("Only reports that may be published."))
+    else:
+        lines.append(gettext("All reports, including those not meant for publication."))
+    held = []
+    if not options.scope.include_rejected:
+        held.append(gettext("rejected reports: %(num)s", num=(left_out or {}).get("rejected", 0)))
+    if not options.scope.include_unconfirmed:
+        held.append(gettext("reports from unconfirmed devices: %(num)s",
+                            num=(left_out or {}).get("unconfirmed", 0)))
+    if held:
+        lines.append(gettext("Left out: %(what)s", what=SEP.join(held)))
+    lines.append(consent_rule())
+    return lines
+
+
+def _exclusive_target(out: Path) -> Path:
+    if out.exists() or out.is_symlink():
+        raise TableFileExists(gettext("%(path)s exists; a table never replaces a file",
+                                      path=out))
+    return out.with_name(f".{out.name}.{os.getpid()}.part")
+
+
+def _publish(tmp: Path, out: Path) -> None:
+    """Link the complete file into place (fails if ``out`` appeared meanwhile)."""
+    try:
+        os.link(tmp, out)
+    except FileExistsError:
+        raise TableFileExists(gettext("%(path)s exists; a table never replaces a file",
+                                      path=out)) from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_table(conn: sqlcipher3.Connection, out: Path, fmt: str,
+                options: TableOptions) -> int:
+    """Write the table to ``out`` (which must not exist); returns the number of reports."""
+    if fmt not in FORMATS:
+        raise ValueError(fmt)
+    left = stats.count(conn, ["status"], options.scope).left_out
+    tmp = _exclusive_target(out)
+    try:
+        if fmt == "xlsx":
+            count = _write_xlsx(conn, tmp, options, left)
+        else:
+            with open(tmp, "x", encoding="utf-8-sig" if fmt == "csv" else "utf-8",
+                      newline="") as fh:
+                writer = {"csv": _write_csv, "json": _write_json}.get(fmt)
+                if writer is None:
+                    from app.review import uwazi
+
+                    writer = uwazi.write_csv
+                count = writer(conn, fh, options, left)
+                fh.flush()
+                os.fsync(fh.fileno())
+        _publish(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return count
+
+
+def _write_csv(conn: sqlcipher3.Connection, fh: TextIO, options: TableOptions,
+               left: dict[str, int]) -> int:
+    writer = csv.writer(fh)
+    for line in describe(options, left):
+        writer.writerow([neutralise(line)])
+    writer.writerow([])
+    names = headers()
+    writer.writerow([names[c] for c in COLUMNS])
+    count = 0
+    label = Labels()
+    for meta, body in rows(conn, options):
+        row = report_row(meta, body, label)
+        writer.writerow([neutralise(row[c]) for c in COLUMNS])
+        count += 1
+    return count
+
+
+def _write_json(conn: sqlcipher3.Connection, fh: TextIO, options: TableOptions,
+                left: dict[str, int]) -> int:
+    meta_line = {"meta": {"description": describe(options, left), "filters":
+                          options.filter_text, "publication_only": options.publication,
+                          "left_out": left, "consent_rule": consent_rule(),
+                          "columns": headers()}}
+    fh.write(json.dumps(meta_line, ensure_ascii=False) + "\n")
+    count = 0
+    label = Labels()
+    for meta, body in rows(conn, options):
+        fh.write(json.dumps(report_row(meta, body, label), ensure_ascii=False) + "\n")
+        count += 1
+    return count
+
+
+def _write_xlsx(conn: sqlcipher3.Connection, path: Path, options: TableOptions,
+                left: dict[str, int]) -> int:
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path), {
+        "constant_memory": True, "tmpdir": str(path.parent), "strings_to_formulas": False,
+        "strings_to_numbers": False, "strings_to_urls": False})
+    try:
+        sheet = book.add_worksheet(gettext("Reports")[:31])
+        bold = book.add_format({"bold": True})
+        row_no = 0
+        for line in describe(options, left):
+            sheet.write_string(row_no, 0, line)
+            row_no += 1
+        row_no += 1
+        header_row = row_no
+        names = headers()
+        for col, key in enumerate(COLUMNS):
+            sheet.write_string(header_row, col, names[key], bold)
+        sheet.freeze_panes(header_row + 1, 0)
+        count = 0
+        label = Labels()
+        for meta, body in rows(conn, options):
+            row_no += 1
+            row = report_row(meta, body, label)
+            for col, key in enumerate(COLUMNS):
+                if row[key]:
+                    sheet.write_string(row_no, col, row[key])
+            count += 1
+        sheet.autofilter(header_row, 0, max(row_no, header_row), len(COLUMNS) - 1)
+    finally:
+        book.close()
+    with open(path, "rb+") as fh:
+        os.fsync(fh.fileno())
+    return count
+
+
+WriterFn = Callable[[sqlcipher3.Connection, TextIO, TableOptions, dict[str, int]], int]
