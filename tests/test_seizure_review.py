@@ -1,0 +1,146 @@
+"""Regression tests from the attacker's review of the store-side seizure defences.
+
+Each test names the hole it closes; docs/THREAT_MODEL.md rows S12-S14 cite them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from pathlib import Path
+
+import pytest
+
+from app.store import keyfile
+from app.store.store import BadPassphrase, Store, StoreError
+from tests.conftest import PASSPHRASE
+
+DURESS = "lantern quiet meadow copper violin harbor"
+WRONG = "wrong passphrase entirely here"
+
+
+# -- lockout: parallel tries must each count -------------------------------------------------
+
+
+def test_parallel_wrong_passphrases_each_count(field_store: Store,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two unlocks at once (two browser tabs, web and CLI, many CLI processes) must not
+    both read the same count and both write count + 1: that gave a guesser more than N
+    tries. The barrier holds the first reader until a second one reads too; without
+    mutual exclusion both read 0 and the file ends at 1."""
+    field_store.set_lockout(10)
+    field_store.lock()
+    barrier = threading.Barrier(2, timeout=2)
+    real_read = keyfile.read_attempts
+
+    def read_then_wait(path: Path) -> int:
+        count = real_read(path)
+        # Broken: the other try is held off until this one has counted, as it should be.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait()
+        return count
+
+    monkeypatch.setattr(keyfile, "read_attempts", read_then_wait)
+    stores = [Store(field_store.config) for _ in range(2)]  # two processes' views
+    errors: list[BaseException] = []
+
+    def guess(store: Store) -> None:
+        try:
+            store.unlock(WRONG)
+        except BadPassphrase:
+            pass
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guess, args=(s,)) for s in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    monkeypatch.undo()
+    assert errors == []
+    assert keyfile.read_attempts(field_store.attempts_file) == 2
+
+
+def test_parallel_tries_past_the_limit_wipe_once_without_a_traceback(
+        field_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two tries that both reach the limit: one erases, the other sees no store (not a
+    FileNotFoundError from erasing what the first already erased)."""
+    field_store.set_lockout(1)
+    field_store.lock()
+    barrier = threading.Barrier(2, timeout=2)
+    real_read = keyfile.read_attempts
+
+    def read_then_wait(path: Path) -> int:
+        count = real_read(path)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait()
+        return count
+
+    monkeypatch.setattr(keyfile, "read_attempts", read_then_wait)
+    outcomes: list[str] = []
+
+    def guess(store: Store) -> None:
+        try:
+            store.unlock(WRONG)
+        except StoreError as exc:
+            outcomes.append(type(exc).__name__)
+        except BaseException as exc:
+            outcomes.append(f"crash: {exc!r}")
+
+    threads = [threading.Thread(target=guess, args=(Store(field_store.config),))
+               for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["BadPassphrase", "StoreMissing"]
+    assert not field_store.exists()
+
+
+# -- passphrase change: a concurrent unlock must not drop the new key file ---------------------
+
+
+NEW = "orbit velvet canyon pepper mosaic tundra"
+
+
+def test_unlock_during_a_passphrase_change_keeps_the_store(
+        field_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the rekey runs, kuager.key (old key) and kuager.key.new (new key) both exist
+    and the database still opens with the old key. An unlock made then (another browser,
+    a CLI command) took the old key file for the good one and deleted kuager.key.new; the
+    rekey then committed, and no passphrase opened the store again."""
+    conn = field_store.connect()
+    conn.execute("INSERT INTO meta(key, value) VALUES ('probe', 'kept')")
+    conn.commit()
+    conn.close()
+    real_rekey = Store._rekey
+    other: list[BaseException | None] = []
+
+    def unlock_elsewhere() -> None:
+        try:
+            Store(field_store.config).unlock(PASSPHRASE)
+            other.append(None)
+        except BaseException as exc:
+            other.append(exc)
+
+    def rekey_with_a_visitor(self: Store, old_key: bytearray, new_key: bytearray) -> None:
+        visitor = threading.Thread(target=unlock_elsewhere)
+        visitor.start()
+        visitor.join(timeout=1.5)  # done at once without mutual exclusion; waits with it
+        real_rekey(self, old_key, new_key)
+        threads.append(visitor)
+
+    threads: list[threading.Thread] = []
+    monkeypatch.setattr(Store, "_rekey", rekey_with_a_visitor)
+    field_store.change_passphrase(PASSPHRASE, NEW)
+    for thread in threads:
+        thread.join()
+    monkeypatch.undo()
+    field_store.lock()
+    reopened = Store(field_store.config)
+    reopened.unlock(NEW)
+    conn = reopened.connect()
+    assert conn.execute("SELECT value FROM meta WHERE key = 'probe'").fetchone()[0] == "kept"
+    conn.close()
+    assert len(other) == 1 and isinstance(other[0], BadPassphrase)  # the old one is dead
