@@ -6,17 +6,28 @@ Each test names the hole it closes; docs/THREAT_MODEL.md rows S12-S14 cite them.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from app.store import keyfile
 from app.store.store import BadPassphrase, Store, StoreError
-from tests.conftest import PASSPHRASE
+from tests.conftest import PASSPHRASE, csrf_token
 
 DURESS = "lantern quiet meadow copper violin harbor"
 WRONG = "wrong passphrase entirely here"
+
+
+@pytest.fixture(autouse=True)
+def restore_umask() -> Iterator[None]:
+    """The CLI sets the process umask; put the test process's back afterwards."""
+    old = os.umask(0o022)
+    os.umask(old)
+    yield
+    os.umask(old)
 
 
 # -- lockout: parallel tries must each count -------------------------------------------------
@@ -144,3 +155,49 @@ def test_unlock_during_a_passphrase_change_keeps_the_store(
     assert conn.execute("SELECT value FROM meta WHERE key = 'probe'").fetchone()[0] == "kept"
     conn.close()
     assert len(other) == 1 and isinstance(other[0], BadPassphrase)  # the old one is dead
+
+
+# -- duress: the passphrase cannot become the duress passphrase --------------------------------
+
+
+def test_passwd_refuses_the_duress_passphrase(field_store: Store) -> None:
+    """Changing the passphrase to the duress passphrase left both slots opening with it;
+    slot 0 is tried first, so the 'duress' passphrase opened the real store and duress
+    was silently gone."""
+    field_store.set_duress(PASSPHRASE, DURESS)
+    before = field_store.config.key_file.read_bytes()
+    with pytest.raises(StoreError, match="duress passphrase must differ"):
+        field_store.change_passphrase(PASSPHRASE, DURESS)
+    assert field_store.config.key_file.read_bytes() == before
+    assert not keyfile.side_path(field_store.config.key_file).exists()
+    field_store.lock()
+    field_store.unlock(PASSPHRASE)  # the store and its key are as they were
+
+
+def test_settings_page_refuses_the_duress_passphrase_as_new(app: object,
+                                                            field_store: Store) -> None:
+    field_store.set_duress(PASSPHRASE, DURESS)
+    client = app.test_client()  # type: ignore[attr-defined]
+    response = client.post("/settings/passphrase", data={
+        "csrf_token": csrf_token(client, "/settings/"), "current": PASSPHRASE,
+        "passphrase": DURESS, "confirm": DURESS})
+    assert response.status_code == 400
+    assert "the duress passphrase must differ from the passphrase" in response.get_data(
+        as_text=True)
+
+
+def test_cli_passwd_refuses_the_duress_passphrase(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from app.cli.main import main
+
+    data = str(tmp_path / "s")
+    runner = CliRunner()
+    runner.invoke(main, ["init", "--role", "field", "--data", data],
+                  input=f"{PASSPHRASE}\n{PASSPHRASE}\n", catch_exceptions=False)
+    runner.invoke(main, ["duress", "set", "--data", data],
+                  input=f"{PASSPHRASE}\n{DURESS}\n{DURESS}\n", catch_exceptions=False)
+    result = runner.invoke(main, ["passwd", "--data", data],
+                           input=f"{PASSPHRASE}\n{DURESS}\n{DURESS}\n", catch_exceptions=False)
+    assert (result.exit_code, result.stderr) == (
+        1, "error: the duress passphrase must differ from the passphrase\n")

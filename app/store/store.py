@@ -382,6 +382,13 @@ class Store:
         old_key = bytearray(self.check_passphrase(old))
         role, training = self._read_role(old_key)
         current = dict(self._key_files())[self.config.key_file]
+        try:
+            # Both slots would open with it, slot 0 first: duress would silently be gone.
+            keywrap.unwrap_key(current.slots[1].blob, new)
+        except WrongPassphrase:
+            pass
+        else:
+            raise StoreError(_("the duress passphrase must differ from the passphrase"))
         new_key = bytearray(secrets.token_bytes(32))
         slot = keyfile.Slot(keywrap.wrap_key(bytes(new_key), new, KDF_PROFILE),
                             keyfile.seal_note(new_key, role, training))

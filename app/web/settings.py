@@ -64,6 +64,8 @@ def change_passphrase() -> ResponseReturnValue:
             get_store().change_passphrase(form.current.data, form.passphrase.data)
         except BadPassphrase:
             form.current.errors.append(_("Wrong passphrase."))
+        except StoreError as exc:  # translated; e.g. the duress passphrase was given
+            form.passphrase.errors.append(str(exc))
         else:
             flash(_("Passphrase changed; the store has a new key."), "info")
             return redirect(url_for("settings.index"), 303)
