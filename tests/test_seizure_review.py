@@ -201,3 +201,25 @@ def test_cli_passwd_refuses_the_duress_passphrase(tmp_path: Path) -> None:
                            input=f"{PASSPHRASE}\n{DURESS}\n{DURESS}\n", catch_exceptions=False)
     assert (result.exit_code, result.stderr) == (
         1, "error: the duress passphrase must differ from the passphrase\n")
+
+
+# -- strength: invisible characters and one-character separators add nothing ------------------
+
+
+def _fullwidth(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if 0x21 <= ord(c) <= 0x7E else c for c in text)
+
+
+@pytest.mark.parametrize("weak", [
+    "\u200b".join("Password1234"),  # zero-width spaces between the letters: scored 73 bits
+    "\u00ad".join("qwerty123456"),  # soft hyphens: scored 76 bits
+    "\u2063".join("almaty2026"),  # invisible separators: scored 63 bits
+    "p-a-s-s-w-o-r-d-1-2-3-4",  # one separator between every letter: scored 73 bits
+    "p.a.s.s.w.o.r.d.1.2.3.4",
+    "A l m a t y 2 0 2 6",  # scored 63 bits
+    _fullwidth("Password1234Password1234"),
+])
+def test_invisible_and_interleaved_tricks_are_refused(weak: str) -> None:
+    from app.store import passphrase
+
+    assert passphrase.weakness(weak) is not None
