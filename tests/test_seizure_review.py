@@ -223,3 +223,25 @@ def test_invisible_and_interleaved_tricks_are_refused(weak: str) -> None:
     from app.store import passphrase
 
     assert passphrase.weakness(weak) is not None
+
+
+# -- word lists: what the README says was filtered out is out ----------------------------------
+
+#: Words found in the shipped lists that wordlists/README.md says were filtered (insults,
+#: death, crime, police and prison), or that a monitor should not be made to say at a border
+#: (spy, agent, search, interrogation) when asked to type the passphrase in front of someone.
+FLAGGED = {
+    "kk": {"өлі", "өлген", "қылмыс", "жаза", "сұмырай", "төбелес", "зират", "шошқа"},
+    "ru": {"тварь", "свинья", "арест", "допрос", "обыск", "шпион", "кладбище", "вор", "суд",
+           "враг", "агент"},
+    "en": {"crime", "spy", "enemy", "agent"},
+}
+
+
+@pytest.mark.parametrize("lang", sorted(FLAGGED))
+def test_word_lists_hold_none_of_the_flagged_words(lang: str) -> None:
+    from app.store import passphrase
+
+    words = set(passphrase.wordlist(lang))
+    assert words & FLAGGED[lang] == set()
+    assert len(words) >= 2048  # replaced, not dropped: six words stay at 66 bits
