@@ -245,3 +245,38 @@ def test_word_lists_hold_none_of_the_flagged_words(lang: str) -> None:
     words = set(passphrase.wordlist(lang))
     assert words & FLAGGED[lang] == set()
     assert len(words) >= 2048  # replaced, not dropped: six words stay at 66 bits
+
+
+# -- settings: lockout and retention ask for the passphrase, as the CLI and wipe do -----------
+
+
+def test_settings_lockout_and_retention_need_the_passphrase(app: object,
+                                                            field_store: Store) -> None:
+    """A store unlocked on the command line admits any local client (S5). Such a client
+    (another account on the machine) could set 'erase after 1 wrong passphrase' so the
+    monitor's next typo destroys the store, turn lockout off before a seizure, or set a
+    1-day retention that deletes every exported report at once; ``kuager lockout`` and
+    ``kuager retention`` ask for the passphrase, the page did not."""
+    from app.store import retention
+
+    client = app.test_client()  # type: ignore[attr-defined]
+    token = csrf_token(client, "/settings/")
+    assert client.post("/settings/lockout", data={"csrf_token": token, "wipe_after": "1"}
+                       ).status_code == 400
+    assert client.post("/settings/lockout", data={"csrf_token": token, "wipe_after": "1",
+                                                  "current": WRONG}).status_code == 400
+    assert field_store.lockout().wipe_after == 0
+    assert client.post("/settings/retention", data={"csrf_token": token, "days": "1"}
+                       ).status_code == 400
+    conn = field_store.connect()
+    assert retention.days(conn) is None
+    conn.close()
+    field_store._next_attempt = 0.0
+    assert client.post("/settings/lockout", data={"csrf_token": token, "wipe_after": "3",
+                                                  "current": PASSPHRASE}).status_code == 303
+    assert field_store.lockout().wipe_after == 3
+    assert client.post("/settings/retention", data={"csrf_token": token, "days": "30",
+                                                    "current": PASSPHRASE}).status_code == 303
+    conn = field_store.connect()
+    assert retention.days(conn) == 30
+    conn.close()
