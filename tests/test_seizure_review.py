@@ -280,3 +280,39 @@ def test_settings_lockout_and_retention_need_the_passphrase(app: object,
     conn = field_store.connect()
     assert retention.days(conn) == 30
     conn.close()
+
+
+# -- private files: what an older version left readable is made private ------------------------
+
+
+def test_unlock_makes_older_readable_files_private(field_store: Store) -> None:
+    """Issue 11 #9: stores made before umask 0o077 have a 0644 key file and database. The
+    0700 folder hides them today, but a copy of the folder (cp -r, a backup tool, a
+    looser chmod later) keeps the modes: unlock tightens them."""
+    import stat
+
+    cfg = field_store.config
+    field_store.set_lockout(5)
+    field_store.lock()
+    loose = [cfg.key_file, cfg.db_file, field_store.lockout_file, field_store.attempts_file]
+    for path in loose:
+        os.chmod(path, 0o644)
+    os.chmod(cfg.files_dir, 0o755)  # noqa: S103 - the case under test
+    field_store.unlock(PASSPHRASE)
+    for path in loose:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert stat.S_IMODE(cfg.files_dir.stat().st_mode) == 0o700
+
+
+# -- lockout off leaves no trace of having been on ---------------------------------------------
+
+
+def test_lockout_off_removes_the_count_file(field_store: Store) -> None:
+    """'lockout --off' wrote a fresh kuager.attempts even on a store that never had a
+    lockout, and left it after turning lockout off: a file that says a lockout was used."""
+    field_store.set_lockout(0)
+    assert not field_store.attempts_file.exists()
+    field_store.set_lockout(3)
+    assert field_store.attempts_file.exists() and field_store.lockout_file.exists()
+    field_store.set_lockout(0)
+    assert not field_store.attempts_file.exists() and not field_store.lockout_file.exists()

@@ -470,7 +470,10 @@ class Store:
         if self._key is None:
             raise StoreLocked(_("the store is locked"))
         keyfile.write_lockout(self.lockout_file, keyfile.Lockout(wipe_after, show_remaining))
-        keyfile.write_attempts(self.attempts_file, 0)
+        if wipe_after > 0:
+            keyfile.write_attempts(self.attempts_file, 0)
+        else:  # no file left that says a lockout was ever used
+            keyfile.destroy(self.attempts_file)
 
     def remaining_attempts(self) -> int | None:
         """Wrong passphrases left before the erase, if the monitor chose to show them."""
@@ -555,6 +558,23 @@ class Store:
         if mode & 0o077:
             raise StoreError(_("other users can open the data folder %(path)s; make it "
                                "private with: chmod 700 %(path)s", path=self.config.data_dir))
+        self._tighten_modes()
+
+    def _tighten_modes(self) -> None:
+        """Files an older version made 0644 (and folders 0755) become the owner's only:
+        the folder hides them now, but a copy of the folder keeps their modes."""
+        cfg = self.config
+        for path, private in (
+            (cfg.key_file, keyfile.FILE_MODE), (keyfile.side_path(cfg.key_file), keyfile.FILE_MODE),
+            (cfg.db_file, keyfile.FILE_MODE), (self.lockout_file, keyfile.FILE_MODE),
+            (self.attempts_file, keyfile.FILE_MODE), (cfg.files_dir, 0o700),
+            (cfg.spool_dir, 0o700), (cfg.tor_dir, 0o700),
+        ):
+            try:
+                if path.lstat().st_mode & 0o077 and not path.is_symlink():
+                    os.chmod(path, private)
+            except FileNotFoundError:
+                continue
 
     def _remove_new_store(self) -> None:
         for path in (
