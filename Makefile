@@ -5,15 +5,19 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA   ?= instance
 
-.PHONY: help run test lint translations check-strings bench clean
+.PHONY: help setup run test lint translations check-strings bench lock clean usb
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# Dependencies come from the lock file, every one checked against its SHA-256 (pip refuses
+# a file whose hash is not listed); Kuager itself is then installed without dependencies.
+# pyproject.toml keeps the version ranges for `pip install .`; `make lock` renews the locks.
+$(STAMP): pyproject.toml requirements.lock requirements-test.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements-test.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 setup: $(STAMP)  ## create the virtualenv and install Kuager with its test tools
@@ -43,6 +47,17 @@ check-strings: setup  ## fail if a catalog is stale, incomplete or fuzzy
 bench: setup  ## benchmarks against the reference age tool (prints tables)
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.export_store
+	$(BIN)/python -m bench.usb_kit
+
+usb: setup  ## build dist/kuager-usb/ (PyInstaller, one folder) to copy onto a USB stick
+	$(BIN)/python deploy/usb/build.py --out dist/kuager-usb
+
+LOCK_OPTIONS := --quiet --allow-unsafe --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links
+
+lock: setup  ## renew requirements.lock and requirements-test.lock (pip-tools, with hashes)
+	$(BIN)/pip install --quiet pip-tools
+	$(BIN)/pip-compile $(LOCK_OPTIONS) --output-file requirements.lock pyproject.toml
+	$(BIN)/pip-compile $(LOCK_OPTIONS) --extra test --extra usb --output-file requirements-test.lock pyproject.toml
 
 clean:  ## remove the virtualenv and caches (never ./instance)
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -119,7 +119,10 @@ def test_markup_in_an_imported_report_is_inert(coordinator, tmp_path: Path) -> N
         assert "&lt;script&gt;" in html
     assert 'href="javascript:' not in page
     download = page.split('href="/reports/' + "a" * 32 + "/attachments/", 1)[1].split('"', 1)[0]
-    response = client.get(f"/reports/{'a' * 32}/attachments/{download}")
+    path = f"/reports/{'a' * 32}/attachments/{download}"
+    warning = client.get(path)  # an active file (text/html): a warning page first
+    assert warning.mimetype == "text/html" and "<script>alert" not in warning.get_data(True)
+    response = client.post(path, data={"csrf_token": csrf_token(client, path)})
     assert response.headers["Content-Type"] == "application/octet-stream"
     assert response.headers["Content-Disposition"].startswith("attachment;")
     # The stored name cannot climb out of anywhere, and the file on disk has a random name.

@@ -7,7 +7,7 @@ import re
 import pytest
 from flask.testing import FlaskClient
 
-from tests.conftest import report_form
+from tests.conftest import csrf_token, report_form
 from tests.test_desk import _new_report
 
 OPERATOR_PAGES = [
@@ -68,7 +68,9 @@ def test_report_page_and_download(client: FlaskClient) -> None:
     link = re.search(
         r'href="(/reports/[0-9a-f]+/attachments/[0-9a-f]+)"', page.get_data(as_text=True)
     )
-    download = client.get(link.group(1))
+    warning = client.get(link.group(1))  # an active file: the warning page first
+    _check(warning)
+    download = client.post(link.group(1), data={"csrf_token": csrf_token(client, link.group(1))})
     assert download.headers["Content-Type"] == "application/octet-stream"
     assert download.headers["Content-Disposition"].startswith("attachment;")
     assert "no-store" in download.headers["Cache-Control"]

@@ -652,3 +652,34 @@ def test_settings_page_sets_duress_lockout_and_retention(app: object, field_stor
     assert client.post("/settings/lockout", data={"csrf_token": csrf_token(client, "/settings/"),
                                                   "wipe_after": "", "current": DURESS}
                        ).status_code in (302, 303)
+
+
+def test_a_file_system_without_permissions_is_accepted(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FAT32/exFAT show every file with the mount's mode whatever ``chmod`` does, so
+    ``chmod 700`` cannot help there and the USB kit must still run. (This kernel has no vfat
+    driver to mount one for real: the probe's stat is made to answer as FAT's does.)"""
+    data = store.config.data_dir
+    data.mkdir(mode=0o755)
+    os.chmod(data, 0o755)  # noqa: S103 - the case under test
+    real_fstat = os.fstat
+
+    def fat_fstat(fd: int) -> os.stat_result:
+        result = real_fstat(fd)
+        fields = list(result)
+        fields[0] = stat.S_IFREG | 0o755
+        return os.stat_result(fields)
+
+    monkeypatch.setattr(store_module.os, "fstat", fat_fstat)
+    store.create(PASSPHRASE, "field")
+    store.lock()
+    store.unlock(PASSPHRASE)
+    store.lock()
+    assert not [p for p in data.iterdir() if p.name.startswith(".perm-")]
+    os.chmod(data, 0o755)  # noqa: S103 - create made it 0700 (on FAT that does nothing)
+    store.unlock(PASSPHRASE)
+    store.lock()
+    monkeypatch.setattr(store_module.os, "fstat", real_fstat)
+    with pytest.raises(StoreError, match=r"chmod 700 "):  # ext4 again: the refusal is back
+        store.unlock(PASSPHRASE)

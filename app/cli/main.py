@@ -207,10 +207,12 @@ def _register_more() -> None:
     from app.cli import exchange as cli_exchange
     from app.cli import seizure as cli_seizure
     from app.cli import serve as cli_serve
+    from app.cli import training as cli_training
 
     cli_exchange.register(main, command, open_store)
     cli_seizure.register(main, command, open_store)
     cli_serve.register(main, command, open_store)
+    cli_training.register(main, command, open_store)
 
 
 _register_more()

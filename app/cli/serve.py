@@ -8,27 +8,68 @@ no onion visitor can reach an operator page even though every Tor request arrive
 
 from __future__ import annotations
 
+import ipaddress
 import signal
 import sys
 import threading
-import webbrowser
 from pathlib import Path
 from typing import Any
 
 import click
 
+from app.cli.browser import PrivateBrowser
 from app.cli.common import UserError
 from app.messages import cli_gettext as _
 from app.store import meta
 from app.store.store import Store
-from app.web.auth import start_idle_watch
+from app.web.auth import LOOPBACK_HOSTS, start_idle_watch
 from app.web.factory import create_operator_app, create_public_app
+from app.web.security import is_loopback
 from app.web.server import Listener
+
+#: prctl(2) option: whether the process may be dumped or attached to (/proc/PID/mem, ptrace).
+PR_SET_DUMPABLE = 4
+
+
+def harden_process() -> dict[str, bool]:
+    """No core file, no dump, no same-user debugger (finding 2); what succeeded.
+
+    RLIMIT_CORE=0 keeps a crash from writing memory (keys, reports) to disk;
+    PR_SET_DUMPABLE=0 (Linux) also makes ``/proc/PID/mem`` and ptrace root-only, so another
+    program of the same user cannot read the unlocked store's key out of memory. Windows
+    and macOS: the core limit where there is one, nothing else.
+    """
+    done = {"core": False, "dumpable": False}
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        done["core"] = True
+    except (ImportError, ValueError, OSError):
+        pass
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            done["dumpable"] = libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            pass
+    return done
 
 
 def _echo_url(url: str) -> None:
     click.echo(url)
     sys.stdout.flush()
+
+
+def _warn(message: str) -> None:
+    click.echo(_("warning: %(message)s", message=message), err=True)
+
+
+def _warn_each(messages: list[str]) -> None:
+    for message in messages:
+        _warn(message)
 
 
 def _unlock_from_stdin(store: Store) -> None:
@@ -73,6 +114,12 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
         show_default=True,
         help="Address of the operator pages (keep it on loopback).",
     )
+    @click.option(
+        "--allow-non-loopback",
+        is_flag=True,
+        help="Let --host be an address other machines can reach (they then see every page "
+             "once the store is unlocked).",
+    )
     @click.option("--port", default=8470, show_default=True, type=int)
     @click.option(
         "--public-port",
@@ -94,6 +141,7 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
         *,
         data: Path | None,
         host: str,
+        allow_non_loopback: bool,
         port: int,
         public_port: int | None,
         onion: bool,
@@ -104,6 +152,8 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
 
         Prints every URL it serves, one a line, the operator/review URL first.
         """
+        _warn_each(check_host(host, allow=allow_non_loopback))
+        harden_process()
         store = open_store(ctx, data, unlock=False)
         _unlock_from_stdin(store)
         cfg = store.config
@@ -113,7 +163,8 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
                                      "store, not a coordinator's"))
         # --onion without --public-port: the public site on a free loopback port.
         public = (public_port or 0) if serving_public else None
-        listeners = _bind_listeners(store, host, port, public)
+        listeners = _bind_listeners(store, host, port, public,
+                                    remote=allow_non_loopback and not is_loopback(host))
         operator = listeners[0]
         service = None
         urls = [listener.url() for listener in listeners]
@@ -136,12 +187,13 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
         for listener in listeners:
             listener.start()
         idle = start_idle_watch(operator.app)
-        if not no_browser:
-            webbrowser.open(urls[0])
+        browser = None if no_browser else _open_browser(urls[0])
         try:
             tor_died = _wait_for_signal(service)
         finally:
             idle.set()
+            if browser is not None:
+                browser.close()
             for listener in listeners:
                 listener.stop()
             if service is not None:
@@ -152,12 +204,49 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
                               "(see %(log)s)", log=cfg.tor_dir / "notice.log"))
 
 
-def _bind_listeners(store: Store, host: str, port: int, public_port: int | None) -> list[Listener]:
+def _open_browser(url: str) -> PrivateBrowser:
+    """A throwaway private profile in memory, removed when serve ends (app/cli/browser.py)."""
+    browser = PrivateBrowser(url, _warn)
+    browser.open()
+    return browser
+
+
+def check_host(host: str, *, allow: bool) -> list[str]:
+    """Refuse an operator address others can reach unless ``allow``; then warn (finding 10).
+
+    Even allowed, a wildcard (0.0.0.0, ::) is refused: the Host check needs the one
+    address the pages are served on.
+    """
+    if host == "localhost" or is_loopback(host):
+        return []
+    if not allow:
+        raise click.UsageError(_(
+            "--host %(host)s is not a loopback address: anyone on the network could reach the "
+            "operator pages. Use 127.0.0.1, or add --allow-non-loopback if you mean it.",
+            host=host))
+    try:
+        wildcard = ipaddress.ip_address(host.strip("[]")).is_unspecified
+    except ValueError:
+        wildcard = False
+    if wildcard:
+        raise click.UsageError(_(
+            "--host %(host)s listens on every network: name the one address to serve on.",
+            host=host))
+    return [_("the operator pages are served on %(host)s: every machine that reaches this "
+              "address sees every page while the store is unlocked.", host=host)]
+
+
+def _bind_listeners(store: Store, host: str, port: int, public_port: int | None, *,
+                    remote: bool = False) -> list[Listener]:
     """The operator listener, and the public one on loopback when there is a public site."""
     cfg = store.config
     serving_public = public_port is not None
-    operator = Listener(
-        create_operator_app(cfg, store, {"KUAGER_SERVING_PUBLIC": serving_public}), host, port)
+    settings: dict[str, Any] = {"KUAGER_SERVING_PUBLIC": serving_public}
+    if remote:
+        settings["KUAGER_ALLOW_NON_LOOPBACK"] = True
+        name = host.lower().strip("[]")
+        settings["KUAGER_ALLOWED_HOSTS"] = LOOPBACK_HOSTS | {name, f"[{name}]"}
+    operator = Listener(create_operator_app(cfg, store, settings), host, port)
     operator.bind()
     listeners = [operator]
     if serving_public:

@@ -16,7 +16,6 @@ Envelope plaintext (inside age, to the store's recipients)::
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
@@ -191,8 +190,8 @@ def open_envelope(
     if not length.isdigit() or int(length) > MAX_DOCUMENT:
         raise EnvelopeError("a sealed submission has a malformed header")
     try:
-        document = json.loads(reader.read_exact(int(length)))
-    except ValueError:
+        document = bundle_schema.loads(reader.read_exact(int(length)))
+    except bundle_schema.ImportRefused:
         raise EnvelopeError("a sealed submission has a malformed document") from None
     bundle_schema.envelope_document(document)
     files = []

@@ -25,6 +25,11 @@ _TEXT_FIELDS = frozenset(BODY_FIELDS) - {"rights", "acts", "sources", "victims",
 _MAX_TEXT = 1_000_000
 _MAX_ITEMS = 1000
 _MAX_SIZE = 1 << 50
+#: A report document is four levels deep; Python's parser recurses once a level and would
+#: raise RecursionError (not a refusal) on a crafted ``[[[[...]]]]`` (finding 6).
+MAX_DEPTH = 32
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(rb"[^\[\]{}]")
 
 
 def _bad(what: str) -> ImportRefused:
@@ -111,12 +116,29 @@ def check_attachment(item: Any, *, in_bundle: bool) -> dict[str, Any]:
     return item
 
 
+def json_depth(raw: bytes) -> int:
+    """How deeply arrays and objects nest in ``raw``, counted without parsing it."""
+    brackets = _NOT_BRACKET.sub(b"", _JSON_STRING.sub(b"", raw))
+    depth = deepest = 0
+    for byte in brackets:
+        depth += 1 if byte in b"[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def loads(raw: bytes) -> Any:
+    """``json.loads`` that refuses (``ImportRefused``) what is not JSON or nests too deeply."""
+    if json_depth(raw) > MAX_DEPTH:
+        raise _bad("nested too deeply")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise _bad("not JSON") from None
+
+
 def report_document(raw: bytes, used_entries: set[str]) -> dict[str, Any]:
     """A ``report-<id>.json`` entry, checked; each attachment entry may be used once."""
-    try:
-        document = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise _bad("not JSON") from None
+    document = loads(raw)
     if not isinstance(document, dict):
         raise _bad("document")
     check_report(document.get("report"))

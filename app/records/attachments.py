@@ -11,7 +11,9 @@ metadata they carry; the form says so.
 from __future__ import annotations
 
 import hashlib
-import io
+import subprocess
+import sys
+import threading
 import unicodedata
 import uuid
 from collections.abc import Iterable, Iterator
@@ -20,7 +22,6 @@ from pathlib import Path
 
 import sqlcipher3
 from flask import current_app, has_app_context
-from PIL import Image, ImageOps, UnidentifiedImageError
 from werkzeug.datastructures import FileStorage
 
 from app.config import Config
@@ -32,16 +33,48 @@ from crypto.blob import BlobWriter, iter_blob, new_file_key
 
 #: Images up to this size are cleaned in memory; larger ones are stored unchanged and flagged.
 CLEAN_MAX_BYTES = 128 * 1024 * 1024
-#: Nor is a picture decoded past this many pixels (a few KB of PNG can claim gigabytes;
-#: cleaning holds about four copies of 4 bytes a pixel). Apps may lower it per side
-#: (``KUAGER_CLEAN_MAX_PIXELS``): the public site takes files from strangers.
+#: Nor is a picture decoded past this many pixels (a few KB of PNG can claim gigabytes),
+#: judged from its header before any pixel is decoded; the worker holds at most three
+#: copies of 4 bytes a pixel. Apps may lower it per side (``KUAGER_CLEAN_MAX_PIXELS``;
+#: 24 Mpixel on the public site, which takes files from strangers).
 CLEAN_MAX_PIXELS = 120_000_000
+#: Decodes at a time, whichever site asks: a few uploads at once must not add up.
+CLEAN_CONCURRENCY = 1
+_DECODES = threading.BoundedSemaphore(CLEAN_CONCURRENCY)
+#: A worker that takes longer is killed (and the image kept unchanged, flagged).
+WORKER_SECONDS = 120
+_WORKER = Path(__file__).with_name("image_worker.py")
+#: What the last worker reported: ``peak_rss`` in bytes (POSIX), for tests and bench.
+worker_stats: dict[str, int | None] = {"peak_rss": None}
 
 
 def _pixel_limit() -> int:
     if has_app_context():
         return int(current_app.config.get("KUAGER_CLEAN_MAX_PIXELS", CLEAN_MAX_PIXELS))
     return CLEAN_MAX_PIXELS
+
+#: Extensions of files that run code or script when opened (finding 12). Downloading one
+#: takes a warning page first; the name is never changed nor an extension guessed.
+ACTIVE_EXTENSIONS = frozenset({
+    "html", "htm", "xhtml", "xht", "shtml", "mht", "mhtml", "svg", "svgz", "xml", "xsl",
+    "xslt", "hta", "js", "mjs", "jse", "vbs", "vbe", "wsf", "wsh", "ws", "exe", "com",
+    "scr", "pif", "bat", "cmd", "ps1", "psm1", "psd1", "msi", "msp", "mst", "msc", "cpl",
+    "dll", "sys", "ocx", "jar", "class", "lnk", "url", "website", "reg", "inf", "scf",
+    "library-ms", "settingcontent-ms", "application", "appref-ms", "gadget", "chm", "docm",
+    "dotm", "xlsm", "xltm", "xlam", "xll", "pptm", "potm", "ppam", "ppsm", "sldm", "one",
+    "iso", "img", "vhd", "vhdx", "apk", "dmg", "pkg", "app", "sh", "bash", "zsh", "command",
+    "desktop", "run", "appimage", "deb", "rpm", "py", "pyw", "pl", "rb", "php", "swf",
+})
+ACTIVE_MEDIA_TYPES = frozenset({"text/html", "application/xhtml+xml", "image/svg+xml",
+                                "application/javascript", "text/javascript",
+                                "application/x-msdownload", "application/hta"})
+
+
+def is_active(name: str, media_type: str | None = None) -> bool:
+    """True for a file that can run something when opened: by extension or media type."""
+    suffix = name.strip(" .").rsplit(".", 1)[-1].lower() if "." in name else ""
+    return suffix in ACTIVE_EXTENSIONS or (media_type or "").lower() in ACTIVE_MEDIA_TYPES
+
 
 _FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 _SAVE_OPTIONS: dict[str, dict[str, object]] = {
@@ -82,23 +115,44 @@ def sniff_image(head: bytes) -> str | None:
 
 
 def clean_image(data: bytes, fmt: str) -> bytes:
-    """Rebuild the image from its pixels: no EXIF, XMP, IPTC, comments or thumbnails survive.
+    """Rebuild the image from its pixels (no EXIF, XMP, IPTC, comments or thumbnails).
 
-    The EXIF orientation is applied first so that a photo does not turn on its side.
+    Done by ``image_worker`` in a process of its own under an address-space limit, one
+    image at a time (``_DECODES``), after the header's width × height × bands passed the
+    limits: a crafted image costs the worker its memory, never the server. Raises
+    ``ValueError`` when the image is refused or cannot be cleaned.
     """
-    with Image.open(io.BytesIO(data), formats=[fmt]) as source:
-        if source.format != fmt:
-            raise UnidentifiedImageError("content does not match its signature")
-        if source.width * source.height > _pixel_limit():
-            raise ValueError("too many pixels to decode safely")
-        upright = ImageOps.exif_transpose(source)
-        pixels = upright.convert("RGBA") if upright.mode in ("P", "PA") else upright
-        if fmt == "JPEG" and pixels.mode not in ("RGB", "L", "CMYK"):
-            pixels = pixels.convert("RGB")
-        clean = Image.frombytes(pixels.mode, pixels.size, pixels.tobytes())
-    out = io.BytesIO()
-    clean.save(out, format=fmt, **_SAVE_OPTIONS[fmt])
-    return out.getvalue()
+    max_pixels = _pixel_limit()
+    max_bytes = max_pixels * 4
+    with _DECODES:
+        output, status = run_worker(data, fmt, max_pixels, max_bytes)
+    if status != 0 or not output:
+        raise ValueError("the image was not cleaned (too large, damaged or not an image)")
+    return output
+
+
+def run_worker(data: bytes, fmt: str, max_pixels: int,
+               max_bytes: int) -> tuple[bytes, int]:
+    """Run ``image_worker``: (its output, its exit status). The worker's peak RSS, as it
+    reports it (POSIX), is kept in ``worker_stats``."""
+    argv = [sys.executable, "-I", str(_WORKER), fmt, str(max_pixels), str(max_bytes)]
+    proc = subprocess.Popen(  # noqa: S603 (our own interpreter and script, no shell)
+        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        output, report = proc.communicate(data, timeout=WORKER_SECONDS)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        return b"", -9
+    worker_stats["peak_rss"] = _reported_peak(report)
+    return output, proc.returncode
+
+
+def _reported_peak(report: bytes) -> int | None:
+    for line in report.decode("ascii", "replace").splitlines():
+        if line.startswith("peak_rss="):
+            return int(line.split("=", 1)[1])
+    return None
 
 
 def write_encrypted(cfg: Config, chunks: Iterable[bytes]) -> StoredFile:
@@ -134,7 +188,7 @@ def _stored_from_spool(cfg: Config, spool: EncryptedSpool) -> tuple[StoredFile, 
         original = head + spool.read()
         try:
             return write_encrypted(cfg, [clean_image(original, fmt)]), True, fmt
-        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        except ValueError:
             pass  # not a valid image after all: kept unchanged, flagged as not cleaned
     cfg.files_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     file_name = random_name()

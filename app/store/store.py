@@ -13,8 +13,10 @@ On disk a store is a folder with
 * ``files/``: attachments, each encrypted under its own key kept in the database;
 * ``spool/``: uploads and imports in transit, encrypted under keys held only in memory.
 
-The key lives in a ``bytearray`` that ``lock()`` overwrites. Python may have copied it
-while formatting the PRAGMA; that residue is a known limit (docs/THREAT_MODEL.md).
+The key lives in a ``bytearray`` that ``lock()`` overwrites; it reaches SQLCipher through
+``sqlite3_key`` from another bytearray, wiped at once, never as a PRAGMA string. Copies
+of the passphrase and of report text that Python made while serving pages may remain in
+the process until it ends (docs/THREAT_MODEL.md).
 """
 
 from __future__ import annotations
@@ -56,6 +58,20 @@ _MAX_DELAY = 60.0
 
 #: The data folders whose try lock this thread holds (``Store._attempts_locked``).
 _held_locks = threading.local()
+
+
+_HEX = b"0123456789abcdef"
+
+
+def _raw_key_literal(key: bytearray) -> bytearray:
+    """``x'<64 hex digits>'`` (SQLCipher's raw-key form) in a bytearray the caller wipes."""
+    literal = bytearray(len(key) * 2 + 3)
+    literal[0:2] = b"x'"
+    for i, byte in enumerate(key):
+        literal[2 + 2 * i] = _HEX[byte >> 4]
+        literal[3 + 2 * i] = _HEX[byte & 15]
+    literal[-1] = ord("'")
+    return literal
 
 
 class StoreError(Exception):
@@ -520,7 +536,13 @@ class Store:
         conn = sqlcipher3.connect(str(self.config.db_file), timeout=30, check_same_thread=False)
         # Wrong-key noise on stderr would be the only trace a guess leaves: silence it.
         conn.execute("PRAGMA cipher_log_level = NONE")
-        conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+        # The raw key goes to sqlite3_key as the literal x'<hex>' built in a bytearray and
+        # overwritten at once: no Python string of the key (a PRAGMA text) is ever made.
+        literal = _raw_key_literal(key)
+        try:
+            conn.set_key(literal)
+        finally:
+            literal[:] = bytes(len(literal))
         # 8 KiB pages: SQLCipher reserves 80 bytes a page; must be set on every open.
         conn.execute("PRAGMA cipher_page_size = 8192")
         # Sorts and temporary tables in memory, never in a temporary file.
@@ -556,8 +578,11 @@ class Store:
         except FileNotFoundError:
             return
         if mode & 0o077:
-            raise StoreError(_("other users can open the data folder %(path)s; make it "
-                               "private with: chmod 700 %(path)s", path=self.config.data_dir))
+            if _keeps_permissions(self.config.data_dir):
+                raise StoreError(_("other users can open the data folder %(path)s; make it "
+                                   "private with: chmod 700 %(path)s",
+                                   path=self.config.data_dir))
+            return  # FAT and the like: chmod cannot help (and may be refused)
         self._tighten_modes()
 
     def _tighten_modes(self) -> None:
@@ -573,7 +598,7 @@ class Store:
             try:
                 if path.lstat().st_mode & 0o077 and not path.is_symlink():
                     os.chmod(path, private)
-            except FileNotFoundError:
+            except (FileNotFoundError, PermissionError):
                 continue
 
     def _remove_new_store(self) -> None:
@@ -592,3 +617,26 @@ class Store:
         if wait > 0:
             raise BadPassphrase(_("too many wrong passphrases; try again in %(seconds)d s",
                                   seconds=int(wait) + 1))
+
+
+def _keeps_permissions(folder: Path) -> bool:
+    """False where the file system keeps no Unix permissions (FAT32/exFAT sticks, Windows).
+
+    There every file shows the mount's mode whatever ``chmod`` says, so ``chmod 700`` cannot
+    help and refusing would make the USB kit unusable; the store's files are ciphertext.
+    """
+    if os.name == "nt":
+        return False
+    probe = folder / f".perm-{secrets.token_hex(8)}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError:
+        return True  # cannot tell (read-only folder): keep the refusal
+    try:
+        with contextlib.suppress(OSError):
+            os.fchmod(fd, 0o600)
+        return not os.fstat(fd).st_mode & 0o077
+    finally:
+        os.close(fd)
+        probe.unlink(missing_ok=True)
+

@@ -29,13 +29,16 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from app.store import keyring, passphrase
+from app.store import training as training_mode
 from app.store.store import BadPassphrase, Store, StoreError
 from app.web.db import get_db, get_store
 from app.web.forms import ConfirmForm, PassphraseForm, SetupForm
 
 bp = Blueprint("auth", __name__)
 
-OPEN_ENDPOINTS = frozenset({"auth.setup", "auth.unlock", "static"})
+#: leave.*: quick exit must work from a page whose store locked itself meanwhile.
+OPEN_ENDPOINTS = frozenset({"auth.setup", "auth.unlock", "static",
+                            "leave.leave", "leave.blank"})
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 
 
@@ -59,13 +62,13 @@ def _gate() -> ResponseReturnValue | None:
         return None
     if not store.exists():
         return redirect(url_for("auth.setup"))
-    if not store.is_unlocked or not _session_admitted(store):
+    if not store.is_unlocked or not session_admitted(store):
         return redirect(url_for("auth.unlock", next=request.full_path))
     current_app.extensions["kuager.last_activity"] = time.monotonic()
     return None
 
 
-def _session_admitted(store: Store) -> bool:
+def session_admitted(store: Store) -> bool:
     """A store unlocked in a browser admits only browser sessions that gave the passphrase.
 
     Another account on the same machine can reach 127.0.0.1 too; it must not inherit the
@@ -133,9 +136,14 @@ def setup() -> ResponseReturnValue:
     if store.exists():
         return redirect(url_for("auth.unlock"))
     form = SetupForm()
+    # A plain check box (no form field): training mode is chosen once, here or at `init`.
+    training = request.method == "POST" and request.form.get("training") == "1"
     if form.validate_on_submit():
         try:
             store.create(form.passphrase.data, form.role.data)
+            if training:
+                training_mode.set_mode(get_db(), training_mode.TRAINING)
+                store.training = True
             keyring.initialise(get_db(), form.role.data)
         except StoreError as exc:
             flash(str(exc), "error")
@@ -144,7 +152,8 @@ def setup() -> ResponseReturnValue:
             return redirect(url_for("desk.index"), 303)
     lang = _suggestion_language()
     return render_template("setup.html", form=form, suggestion=passphrase.suggest(lang),
-                           suggestion_bits=int(passphrase.suggestion_bits(lang)))
+                           suggestion_bits=int(passphrase.suggestion_bits(lang)),
+                           training=training)
 
 
 def _suggestion_language() -> str:
@@ -190,5 +199,8 @@ def lock() -> ResponseReturnValue:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     get_store().lock()
-    flash(_("Locked. Every key has been dropped from memory."), "info")
+    # Say only what is true (finding 2): the key is gone, other copies may not be.
+    flash(_("Locked. The store's key has been erased from memory. Copies of report text or "
+            "of the passphrase may remain in this program's memory until you close Kuager."),
+          "info")
     return redirect(url_for("auth.unlock"), 303)

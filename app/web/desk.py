@@ -143,8 +143,14 @@ def delete_report(report_id: str) -> ResponseReturnValue:
     return redirect(url_for("desk.list_reports"), 303)
 
 
-@bp.route("/reports/<report_id>/attachments/<attachment_id>")
+@bp.route("/reports/<report_id>/attachments/<attachment_id>", methods=["GET", "POST"])
 def download(report_id: str, attachment_id: str) -> ResponseReturnValue:
+    """Always a download (never rendered in our origin); active files warn first.
+
+    A file that runs code when opened (``attachments.is_active``: .html, .svg, .exe, .docm
+    ...) gets a page that says so before anything is sent; its button POSTs here (CSRF
+    checked). The browser is given no type to guess an extension from.
+    """
     row = (
         get_db()
         .execute(
@@ -154,14 +160,17 @@ def download(report_id: str, attachment_id: str) -> ResponseReturnValue:
     )
     if row is None:
         abort(404)
+    if request.method == "GET" and attachments.is_active(row["name"], row["media_type"]):
+        return render_template("reports/download.html", file=row, report_id=report_id)
     cfg = current_app.config["KUAGER"]
     chunks: Iterator[bytes] = attachments.read_chunks(cfg, row["file_name"], row["file_key"])
-    # Always a download, never rendered here: a hostile file must not run in our origin.
     response = Response(chunks, mimetype="application/octet-stream")
     response.headers["Content-Disposition"] = (
         f"attachment; filename=\"attachment\"; filename*=UTF-8''{quote(row['name'])}"
     )
     response.headers["Content-Length"] = str(row["size"])
+    # Old Internet Explorer and Edge: "Save" only, never "Open" straight from the browser.
+    response.headers["X-Download-Options"] = "noopen"
     return response
 
 

@@ -61,8 +61,10 @@ def _base_app(
         # the request is parsed.
         KUAGER_MAX_FILES=20 if side == "public" else 200,
         # Images are decoded to remove their metadata: bound what a stranger can make us
-        # decode (40 Mpixel covers phone cameras; larger files are kept, flagged).
-        KUAGER_CLEAN_MAX_PIXELS=40_000_000 if side == "public" else 120_000_000,
+        # decode (24 Mpixel covers what phone cameras save by default; larger files are
+        # kept as sent, flagged "metadata kept"). Decoding runs in a worker process under
+        # a memory limit, one at a time (records/attachments.clean_image).
+        KUAGER_CLEAN_MAX_PIXELS=24_000_000 if side == "public" else 120_000_000,
     )
     app.config.update(config.flask_overrides)
     if test_config:
@@ -112,12 +114,13 @@ def create_operator_app(
     store: Store | None = None,
     test_config: dict[str, Any] | None = None,
 ) -> Flask:
-    from app.web import auth, desk, exchange, onion_page, settings
+    from app.web import auth, desk, exchange, onion_page, quick_exit, settings
 
     app = _base_app("operator", config, store, test_config)
     auth.init_app(app)
     for blueprint in (auth.bp, desk.bp, settings.bp, exchange.bp, onion_page.bp):
         app.register_blueprint(blueprint)
+    quick_exit.register(app)
     return app
 
 
