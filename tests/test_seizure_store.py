@@ -635,10 +635,11 @@ def test_settings_page_sets_duress_lockout_and_retention(app: object, field_stor
                                                  "duress": PASSPHRASE, "confirm": PASSPHRASE})
     assert same.status_code == 400
     assert client.post("/settings/lockout", data={"csrf_token": token, "wipe_after": "4",
-                                                  "show_remaining": "y"}).status_code == 303
+                                                  "show_remaining": "y",
+                                                  "current": PASSPHRASE}).status_code == 303
     assert field_store.lockout() == keyfile.Lockout(4, True)
-    assert client.post("/settings/retention", data={"csrf_token": token,
-                                                    "days": "30"}).status_code == 303
+    assert client.post("/settings/retention", data={"csrf_token": token, "days": "30",
+                                                    "current": PASSPHRASE}).status_code == 303
     conn = field_store.connect()
     assert retention.days(conn) == 30
     conn.close()
@@ -649,7 +650,8 @@ def test_settings_page_sets_duress_lockout_and_retention(app: object, field_stor
     assert field_store.lockout() == keyfile.Lockout(4, True)  # the empty store looks the same
     field_store.set_lockout(0)
     assert client.post("/settings/lockout", data={"csrf_token": csrf_token(client, "/settings/"),
-                                                  "wipe_after": ""}).status_code in (302, 303)
+                                                  "wipe_after": "", "current": DURESS}
+                       ).status_code in (302, 303)
 
 
 def test_a_file_system_without_permissions_is_accepted(

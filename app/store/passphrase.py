@@ -99,6 +99,18 @@ def _install_dictionaries() -> None:
     })
 
 
+def _plain(text: str) -> str:
+    """``text`` as a guesser would try it: compatibility forms folded (fullwidth and
+    mathematical letters), invisible format characters (zero-width space, soft hyphen)
+    dropped, and one separator between every character (``p-a-s-s``) taken out."""
+    folded = "".join(ch for ch in unicodedata.normalize("NFKC", text)
+                     if unicodedata.category(ch) != "Cf")
+    gaps = folded[1::2]
+    if len(folded) >= 5 and len(set(gaps)) == 1 and not gaps[0].isalnum():
+        folded = folded[::2]
+    return folded
+
+
 def estimate_bits(passphrase: str) -> float:
     """log2 of the guesses zxcvbn (with the lists above) needs; the least of the readings."""
     from zxcvbn import zxcvbn
@@ -109,6 +121,8 @@ def estimate_bits(passphrase: str) -> float:
         return 0.0
     lowered = text.lower()
     readings = {text, _latin(lowered, _RU_KEYS), _latin(lowered, _TRANSLIT)}
+    plain = _plain(text)
+    readings |= {plain, _latin(plain.lower(), _TRANSLIT)} if plain else set()
     inputs = ["kuager", "куәгер", "куагер", "kuәger"]
     with _zxcvbn_lock:  # zxcvbn keeps the user inputs in a module-level dictionary
         guesses_log10 = min(zxcvbn(r, user_inputs=inputs)["guesses_log10"] for r in readings)

@@ -28,11 +28,17 @@ import shutil
 import threading
 import time
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlcipher3
 
 from app.config import Config
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no advisory locks; one process at a time
+    fcntl = None  # type: ignore[assignment]
 from app.messages import gettext as _
 from app.store import keyfile, migrations, sweep
 from crypto import keywrap
@@ -49,6 +55,9 @@ ROLES = ("field", "coordinator")
 #: person at the keyboard trying the names of their children.
 _FREE_ATTEMPTS = 3
 _MAX_DELAY = 60.0
+
+#: The data folders whose try lock this thread holds (``Store._attempts_locked``).
+_held_locks = threading.local()
 
 
 _HEX = b"0123456789abcdef"
@@ -171,11 +180,47 @@ class Store:
         ``training``. With the duress passphrase, the real store is crypto-erased and an
         empty one of the same role put in its place before returning its key.
         """
+        self._require_key_file()
+        self._check_folder()
+        with self._attempts_locked():
+            # Checked again under the lock: a try that waited may find the store erased.
+            self._require_key_file()
+            self._throttle()
+            return self._attempt_locked(passphrase)
+
+    def _require_key_file(self) -> None:
         if not self.exists() and not keyfile.side_path(self.config.key_file).exists():
             raise StoreMissing(_("no store in %(path)s; create one with 'kuager init'",
                                  path=self.config.data_dir))
-        self._check_folder()
-        self._throttle()
+
+    @contextlib.contextmanager
+    def _attempts_locked(self) -> Iterator[None]:
+        """One passphrase try at a time, across threads and processes (web and CLI).
+
+        Without it, tries made at once all read the same count and all write count + 1,
+        so N parallel guesses counted as one against the lockout. ``flock`` on the data
+        folder: every ``open`` is its own lock holder, so threads exclude each other too;
+        the kernel drops the lock when a process dies.
+        """
+        held = _held_locks.__dict__.setdefault("folders", {})
+        folder = str(self.config.data_dir)
+        if fcntl is None or held.get(folder):
+            held[folder] = held.get(folder, 0) + 1  # this thread holds it already
+            try:
+                yield
+            finally:
+                held[folder] -= 1
+            return
+        fd = os.open(self.config.data_dir, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            held[folder] = 1
+            yield
+        finally:
+            held[folder] = 0
+            os.close(fd)
+
+    def _attempt_locked(self, passphrase: str) -> bytearray:
         lockout = keyfile.read_lockout(self.lockout_file)
         attempts = keyfile.read_attempts(self.attempts_file) + 1
         if lockout.wipe_after:
@@ -351,11 +396,23 @@ class Store:
         A crash before 2 completes leaves the old key in force (the old passphrase opens
         the store, the side file is dropped); after it, the side file's (the new
         passphrase opens the store and finishes step 3). ``_unwrap_any`` tells them apart
-        by which key opens the database.
+        by which key opens the database. Unlocks wait meanwhile: one made between 1 and
+        3 would take the old key file for the good one and delete the new.
         """
+        with self._attempts_locked():
+            self._change_passphrase(old, new)
+
+    def _change_passphrase(self, old: str, new: str) -> None:
         old_key = bytearray(self.check_passphrase(old))
         role, training = self._read_role(old_key)
         current = dict(self._key_files())[self.config.key_file]
+        try:
+            # Both slots would open with it, slot 0 first: duress would silently be gone.
+            keywrap.unwrap_key(current.slots[1].blob, new)
+        except WrongPassphrase:
+            pass
+        else:
+            raise StoreError(_("the duress passphrase must differ from the passphrase"))
         new_key = bytearray(secrets.token_bytes(32))
         slot = keyfile.Slot(keywrap.wrap_key(bytes(new_key), new, KDF_PROFILE),
                             keyfile.seal_note(new_key, role, training))
@@ -386,6 +443,10 @@ class Store:
 
     def set_duress(self, passphrase: str, duress: str) -> None:
         """Fill slot 1: the duress passphrase will open an empty store of the same role."""
+        with self._attempts_locked():
+            self._set_duress(passphrase, duress)
+
+    def _set_duress(self, passphrase: str, duress: str) -> None:
         key = bytearray(self.check_passphrase(passphrase))
         try:
             if unicodedata.normalize("NFC", duress) == unicodedata.normalize("NFC", passphrase):
@@ -409,10 +470,11 @@ class Store:
 
     def clear_duress(self, passphrase: str) -> None:
         """Slot 1 back to a decoy."""
-        self.check_passphrase(passphrase)
-        current = dict(self._key_files())[self.config.key_file]
-        keyfile.replace(self.config.key_file, keyfile.serialise(
-            current.with_slot(1, keyfile.decoy(KDF_PROFILE))))
+        with self._attempts_locked():
+            self.check_passphrase(passphrase)
+            current = dict(self._key_files())[self.config.key_file]
+            keyfile.replace(self.config.key_file, keyfile.serialise(
+                current.with_slot(1, keyfile.decoy(KDF_PROFILE))))
 
     # -- lockout and retention -------------------------------------------------------
 
@@ -432,7 +494,10 @@ class Store:
         if self._key is None:
             raise StoreLocked(_("the store is locked"))
         keyfile.write_lockout(self.lockout_file, keyfile.Lockout(wipe_after, show_remaining))
-        keyfile.write_attempts(self.attempts_file, 0)
+        if wipe_after > 0:
+            keyfile.write_attempts(self.attempts_file, 0)
+        else:  # no file left that says a lockout was ever used
+            keyfile.destroy(self.attempts_file)
 
     def remaining_attempts(self) -> int | None:
         """Wrong passphrases left before the erase, if the monitor chose to show them."""
@@ -522,9 +587,29 @@ class Store:
             mode = self.config.data_dir.stat().st_mode
         except FileNotFoundError:
             return
-        if mode & 0o077 and _keeps_permissions(self.config.data_dir):
-            raise StoreError(_("other users can open the data folder %(path)s; make it "
-                               "private with: chmod 700 %(path)s", path=self.config.data_dir))
+        if mode & 0o077:
+            if _keeps_permissions(self.config.data_dir):
+                raise StoreError(_("other users can open the data folder %(path)s; make it "
+                                   "private with: chmod 700 %(path)s",
+                                   path=self.config.data_dir))
+            return  # FAT and the like: chmod cannot help (and may be refused)
+        self._tighten_modes()
+
+    def _tighten_modes(self) -> None:
+        """Files an older version made 0644 (and folders 0755) become the owner's only:
+        the folder hides them now, but a copy of the folder keeps their modes."""
+        cfg = self.config
+        for path, private in (
+            (cfg.key_file, keyfile.FILE_MODE), (keyfile.side_path(cfg.key_file), keyfile.FILE_MODE),
+            (cfg.db_file, keyfile.FILE_MODE), (self.lockout_file, keyfile.FILE_MODE),
+            (self.attempts_file, keyfile.FILE_MODE), (cfg.files_dir, 0o700),
+            (cfg.spool_dir, 0o700), (cfg.tor_dir, 0o700),
+        ):
+            try:
+                if path.lstat().st_mode & 0o077 and not path.is_symlink():
+                    os.chmod(path, private)
+            except (FileNotFoundError, PermissionError):
+                continue
 
     def _remove_new_store(self) -> None:
         for path in (

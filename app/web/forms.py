@@ -252,6 +252,9 @@ class DuressClearForm(FlaskForm):
 
 
 class LockoutForm(FlaskForm):
+    #: Asked as ``kuager lockout`` asks it: a local client of a store unlocked on the
+    #: command line must not be able to arm (or disarm) the erase.
+    current = PasswordField(_l("Passphrase"), validators=[DataRequired()])
     wipe_after = IntegerField(
         _l("Erase the store after this many wrong passphrases in a row (empty: never)"),
         validators=[Optional(), NumberRange(min=1, max=1000)],
@@ -261,6 +264,7 @@ class LockoutForm(FlaskForm):
 
 
 class RetentionForm(FlaskForm):
+    current = PasswordField(_l("Passphrase"), validators=[DataRequired()])
     days = IntegerField(
         _l("Delete exported reports this many days after their export (empty: keep them)"),
         validators=[Optional(), NumberRange(min=1, max=36500)],

@@ -51,6 +51,16 @@ def _page(status: int = 200, **forms: FlaskForm) -> ResponseReturnValue:
     ), status
 
 
+def _passphrase_given(form: LockoutForm | RetentionForm) -> bool:
+    """The form's passphrase is right (counted and throttled as any try is)."""
+    try:
+        get_store().check_passphrase(form.current.data)
+    except BadPassphrase:
+        form.current.errors.append(_("Wrong passphrase."))
+        return False
+    return True
+
+
 @bp.route("/")
 def index() -> ResponseReturnValue:
     return _page()
@@ -64,6 +74,8 @@ def change_passphrase() -> ResponseReturnValue:
             get_store().change_passphrase(form.current.data, form.passphrase.data)
         except BadPassphrase:
             form.current.errors.append(_("Wrong passphrase."))
+        except StoreError as exc:  # translated; e.g. the duress passphrase was given
+            form.passphrase.errors.append(str(exc))
         else:
             flash(_("Passphrase changed; the store has a new key."), "info")
             return redirect(url_for("settings.index"), 303)
@@ -104,7 +116,7 @@ def clear_duress() -> ResponseReturnValue:
 @bp.route("/lockout", methods=["POST"])
 def lockout() -> ResponseReturnValue:
     form = LockoutForm()
-    if form.validate_on_submit():
+    if form.validate_on_submit() and _passphrase_given(form):
         get_store().set_lockout(form.wipe_after.data or 0,
                                 show_remaining=bool(form.show_remaining.data))
         flash(_("Lockout saved."), "info")
@@ -115,7 +127,7 @@ def lockout() -> ResponseReturnValue:
 @bp.route("/retention", methods=["POST"])
 def retention_days() -> ResponseReturnValue:
     form = RetentionForm()
-    if form.validate_on_submit():
+    if form.validate_on_submit() and _passphrase_given(form):
         conn = get_db()
         retention.set_days(conn, form.days.data or None)
         retention.apply(conn, get_store().config.files_dir)
