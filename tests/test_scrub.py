@@ -325,3 +325,31 @@ def test_sniffing_goes_by_bytes_not_names() -> None:
     assert scrub.sniff(b"RIFF\x10\x00\x00\x00WAVEfmt ") == "wav"
     assert scrub.sniff(b"plain text that says %PDF-") is None
     assert scrub.clean(b"plain text", "application/pdf") is None
+
+
+def test_inbox_mode_seals_the_cleaned_pdf_and_the_original(
+    public_client: FlaskClient, field_store: Store, tmp_path: Path
+) -> None:
+    from app.exchange import inbox
+
+    identity = keys.generate_x25519_identity()
+    conn = field_store.connect()
+    keyring.add_recipient(conn, str(identity.recipient()))
+    inbox.set_enabled(conn, True)
+    conn.commit()
+    original = make_pdf()
+    form = report_form(attachments=[(io.BytesIO(original), "постановление.pdf")])
+    form["csrf_token"] = csrf_token(public_client, "/")
+    form["save"] = "1"
+    assert public_client.post("/", data=form, content_type="multipart/form-data").status_code == 303
+    file_name = conn.execute("SELECT file_name FROM inbox").fetchone()[0]
+    conn.close()
+    with open(attachments.file_path(field_store.config, file_name), "rb") as sealed:
+        _doc, [(item, stored, kept)] = inbox.open_envelope(field_store.config, sealed,
+                                                           [identity], [])
+    assert item["metadata_removed"] is True and kept is not None
+    cleaned = b"".join(attachments.read_chunks(field_store.config, stored.file_name, stored.key))
+    _carries_nothing(cleaned)
+    assert pikepdf.open(io.BytesIO(cleaned)).pages
+    assert b"".join(attachments.read_chunks(field_store.config, kept.file_name,
+                                            kept.key)) == original
