@@ -61,27 +61,24 @@ _WORKER = Path(__file__)
 # -- sniffing (parent side) ------------------------------------------------------------
 
 
+_PREFIXES = ((b"PK\x03\x04", "zip"), (b"%PDF-", "pdf"), (b"ID3", "mp3"), (b"OggS", "ogg"),
+             (b"fLaC", "flac"))
+_MP3_SYNC = (0xFB, 0xFA, 0xF3, 0xF2, 0xE3, 0xE2)
+
+
 def sniff(head: bytes) -> str | None:
     """The kind of file by its first bytes (32 are enough), or None if not one we clean."""
-    if head.startswith(b"PK\x03\x04"):
-        return "zip"
-    if head.startswith(b"%PDF-"):
-        return "pdf"
-    if head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] in
-                                   (0xFB, 0xFA, 0xF3, 0xF2, 0xE3, 0xE2)):
-        return "mp3"
-    if head[4:8] == b"ftyp":
+    kind = next((k for prefix, k in _PREFIXES if head.startswith(prefix)), None)
+    if kind is None and len(head) > 1 and head[0] == 0xFF and head[1] in _MP3_SYNC:
+        kind = "mp3"
+    elif kind is None and head[4:8] == b"ftyp":
         brand = head[8:12]
-        return "mov" if brand == b"qt  " else "3gp" if brand.startswith(b"3g") else "mp4"
-    if head.startswith(b"OggS"):
-        return "ogg"
-    if head.startswith(b"\x1a\x45\xdf\xa3"):
-        return "webm" if b"webm" in head else "matroska"
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-        return "wav"
-    if head.startswith(b"fLaC"):
-        return "flac"
-    return None
+        kind = "mov" if brand == b"qt  " else "3gp" if brand.startswith(b"3g") else "mp4"
+    elif kind is None and head.startswith(b"\x1a\x45\xdf\xa3"):
+        kind = "webm" if b"webm" in head else "matroska"
+    elif kind is None and head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        kind = "wav"
+    return kind
 
 
 #: ffmpeg demuxer and muxer for each media kind.
