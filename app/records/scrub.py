@@ -23,6 +23,11 @@ this module knows is cleaned here, recognised by its bytes (never its name):
   file name on any disk. Where there is no ``memfd_create`` (Windows, macOS) or no ffmpeg,
   media are kept unchanged and flagged "metadata kept".
 
+Why not mat2 (Debian's, as Tails ships it): its library is not importable from the
+virtualenv (system Python only), and the command works on file names, so the decrypted
+upload would have to be written somewhere; pikepdf, zipfile and ffmpeg over ``memfd``
+never need a path.
+
 The work runs in ``python -I scrub.py KIND`` (this file), one file at a time, under an
 address-space limit and a time limit: a crafted file costs the worker, never the server.
 The worker imports nothing of Kuager. ``clean`` returns ``None`` for a format it does not
