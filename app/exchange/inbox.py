@@ -9,8 +9,9 @@ Envelope plaintext (inside age, to the store's recipients)::
     kuager-inbox/v1\\n
     <length of the JSON document in bytes, decimal>\\n
     <JSON document: {"report": {...}, "attachments": [...]}>
-    for each attachment, in order: its stored bytes (``size``), then, if the image was
-    cleaned, the original bytes as uploaded (``original_size``).
+    for each attachment, in order: its stored bytes (``size``), then, if the file was
+    cleaned (image, document, PDF, audio, video), the original bytes as uploaded
+    (``original_size``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from werkzeug.datastructures import FileStorage
 
 from app.config import Config
 from app.exchange import schema as bundle_schema
-from app.records import attachments, reports
+from app.records import attachments, reports, scrub
 from app.records.intake import real_uploads
 from app.store import keyring, meta
 from app.store.fsutil import random_name
@@ -61,12 +62,12 @@ def counts(conn: sqlcipher3.Connection) -> tuple[int, int]:
 
 
 def _prepare(upload: FileStorage) -> tuple[dict[str, Any], bytes | None, EncryptedSpool]:
-    """Describe one upload: cleaned image bytes (if any) and the spool with the original."""
+    """Describe one upload: cleaned bytes (if any) and the spool with the original."""
     spool = upload.stream
     if not isinstance(spool, EncryptedSpool):
         raise TypeError("uploads must arrive through KuagerRequest's encrypted spool")
     spool.seek(0)
-    head = spool.read(16)
+    head = spool.read(32)
     fmt = attachments.sniff_image(head)
     cleaned = None
     if fmt is not None and spool.size <= attachments.CLEAN_MAX_BYTES:
@@ -74,6 +75,8 @@ def _prepare(upload: FileStorage) -> tuple[dict[str, Any], bytes | None, Encrypt
             cleaned = attachments.clean_image(head + spool.read(), fmt)
         except Exception:
             cleaned = None
+    elif scrub.sniff(head) and spool.size <= scrub.CLEAN_MAX_BYTES:
+        cleaned = scrub.clean(head + spool.read(), upload.mimetype)
     item = {
         "name": attachments.display_name(upload.filename),
         "media_type": upload.mimetype or "application/octet-stream",

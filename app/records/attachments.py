@@ -4,8 +4,9 @@ On disk an attachment is ``files/<random hex>``: ``crypto.blob`` ciphertext. Its
 as the person gave it (any script), its media type, size and SHA-256, and the file's key
 live in the encrypted database. Photos carry GPS positions, camera serial numbers and
 owner names in EXIF/XMP/IPTC: JPEG, PNG and WebP images are rebuilt from their pixels
-alone before they are stored. Other formats (PDF, video, office files) keep whatever
-metadata they carry; the form says so.
+alone before they are stored. Office documents, PDFs, audio and video lose their author
+names, GPS tags and device names (``scrub``). Other formats keep whatever metadata they
+carry; the form says so.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from flask import current_app, has_app_context
 from werkzeug.datastructures import FileStorage
 
 from app.config import Config
+from app.records import scrub
 from app.store.fsutil import fsync_dir, random_name
 from app.store.spool import EncryptedSpool
 from app.timeutil import utc_now
@@ -182,7 +184,7 @@ def read_chunks(cfg: Config, file_name: str, key: bytes) -> Iterator[bytes]:
 def _stored_from_spool(cfg: Config, spool: EncryptedSpool) -> tuple[StoredFile, bool, str | None]:
     """Keep the upload: adopt the spool as is, or store a cleaned copy of an image."""
     spool.seek(0)
-    head = spool.read(16)
+    head = spool.read(32)
     fmt = sniff_image(head)
     if fmt is not None and spool.size <= CLEAN_MAX_BYTES:
         original = head + spool.read()
@@ -190,6 +192,10 @@ def _stored_from_spool(cfg: Config, spool: EncryptedSpool) -> tuple[StoredFile, 
             return write_encrypted(cfg, [clean_image(original, fmt)]), True, fmt
         except ValueError:
             pass  # not a valid image after all: kept unchanged, flagged as not cleaned
+    elif scrub.sniff(head) and spool.size <= scrub.CLEAN_MAX_BYTES:
+        cleaned = scrub.clean(head + spool.read(), None)  # documents, PDF, audio, video
+        if cleaned is not None:
+            return write_encrypted(cfg, [cleaned]), True, None
     cfg.files_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     file_name = random_name()
     key = spool.adopt(cfg.files_dir / file_name)
@@ -223,7 +229,7 @@ def add_upload(
 
 
 def seal_original(conn: sqlcipher3.Connection, cfg: Config, spool: EncryptedSpool) -> str | None:
-    """Keep the image as uploaded, metadata and all, sealed so only coordinators can open it.
+    """Keep the file as uploaded, metadata and all, sealed so only coordinators can open it.
 
     Evidence for the coordinators (the GPS position may prove where a photo was taken);
     unreadable on this device, so a seizure of the laptop does not reveal it. Without
