@@ -87,6 +87,7 @@ def _base_app(
 
 #: What each error page says: plain words, and what to do next.
 _ERROR_MESSAGES = {
+    400: _l("What you sent could not be read. Go back, reload the page and send it again."),
     404: _l("There is no page here."),
     405: _l("There is no page here."),
     413: _l("What you sent is larger than this site accepts. Send large files in several "
