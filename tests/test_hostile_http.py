@@ -9,12 +9,14 @@ still answers a normal request.
 
 from __future__ import annotations
 
+import io
 import logging
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from app.config import Config
 from app.store.store import Store
@@ -63,3 +65,102 @@ def test_nameless_part_after_a_file_leaves_no_spool(public_app: Flask, config: C
     response = public_app.test_client().post("/", data=body, content_type=MULTIPART)
     assert response.status_code == 400
     assert _spool_files(config) == []
+
+
+# -- urlencoded bodies: refused over 2 MiB before parsing, and a cap on fields ------------
+
+URLENCODED = "application/x-www-form-urlencoded"
+MIB = 1024 * 1024
+
+
+class CountingBody(io.RawIOBase):
+    """``size`` bytes of ``a=xxxx…`` made on demand, counting how many were read."""
+
+    def __init__(self, size: int, pattern: bytes = b"x") -> None:
+        super().__init__()
+        self.size, self.pattern, self.read_bytes = size, pattern, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        n = min(len(buffer), self.size - self.read_bytes)
+        if n <= 0:
+            return 0
+        chunk = (b"a=" + self.pattern * n)[:n] if self.read_bytes == 0 else self.pattern * n
+        buffer[:n] = chunk[:n]
+        self.read_bytes += n
+        return n
+
+
+def post_stream(client: FlaskClient, path: str, body: CountingBody, *, declared: bool
+                ) -> tuple[int, str]:
+    """POST ``body`` as it comes, with its Content-Length or (like chunked) without one."""
+    environ = EnvironBuilder(path=path, method="POST", content_type=URLENCODED).get_environ()
+    environ["wsgi.input"] = body
+    if declared:
+        environ["CONTENT_LENGTH"] = str(body.size)
+    else:  # what cheroot does for a chunked body: no length, the server ends the stream
+        environ.pop("CONTENT_LENGTH", None)
+        environ["wsgi.input_terminated"] = True
+    app_iter, status, _headers = run_wsgi_app(client.application, environ)
+    try:
+        return int(status.split()[0]), b"".join(app_iter).decode()
+    finally:
+        getattr(app_iter, "close", lambda: None)()
+
+
+@pytest.fixture
+def no_parsing(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Fails the test if the urlencoded parser is ever called."""
+    from app.web import request as request_module
+
+    calls: list[int] = []
+
+    def refuse(*_args: object, **_kwargs: object) -> list[tuple[str, str]]:
+        calls.append(1)
+        raise AssertionError("the body was parsed")
+
+    monkeypatch.setattr(request_module, "parse_qsl", refuse)
+    return calls
+
+
+@pytest.mark.parametrize("side", ["public", "operator"])
+def test_16_mib_urlencoded_body_is_refused_unread(
+    side: str, *, public_client: FlaskClient, operator_client: FlaskClient,
+    no_parsing: list[int],
+) -> None:
+    client = public_client if side == "public" else operator_client
+    body = CountingBody(16 * MIB)
+    status, page = post_stream(client, "/" if side == "public" else "/unlock", body,
+                               declared=True)
+    assert status == 413
+    assert "larger than this site accepts" in page
+    assert body.read_bytes == 0
+    assert no_parsing == []
+
+
+def test_urlencoded_body_of_unknown_length_is_read_only_to_the_limit(
+    public_client: FlaskClient, no_parsing: list[int]
+) -> None:
+    body = CountingBody(16 * MIB)
+    status, _page = post_stream(public_client, "/", body, declared=False)
+    assert status == 413
+    assert body.read_bytes <= 2 * MIB + 64 * 1024
+    assert no_parsing == []
+
+
+def test_too_many_urlencoded_fields_are_refused_before_parsing(
+    public_client: FlaskClient, no_parsing: list[int]
+) -> None:
+    body = "&".join(f"f{i}=1" for i in range(5000)).encode()
+    assert len(body) < 2 * MIB
+    response = public_client.post("/", data=body, content_type=URLENCODED)
+    assert response.status_code == 413
+    assert no_parsing == []
+
+
+def test_small_urlencoded_form_is_still_parsed(operator_client: FlaskClient) -> None:
+    response = operator_client.post("/unlock", data={"passphrase": "wrong", "csrf_token": "x"})
+    assert response.status_code == 400  # parsed: the CSRF token was read and found wrong
+    assert "expired" in response.get_data(as_text=True)

@@ -15,6 +15,7 @@ sees them:
 from __future__ import annotations
 
 import typing as t
+from urllib.parse import parse_qsl
 
 from flask import Request, current_app
 from werkzeug.datastructures import MultiDict
@@ -59,6 +60,32 @@ class _StrictFormDataParser(FormDataParser):
             raise ValueError("Missing boundary")
         form, files = parser.parse(stream, boundary, content_length)
         return stream, form, files
+
+
+    def _parse_urlencoded(self, stream: t.IO[bytes], mimetype: str,
+                          content_length: int | None, options: dict[str, str]) -> t.Any:
+        limit = self.max_form_memory_size
+        if limit is not None and content_length is not None and content_length > limit:
+            raise RequestEntityTooLarge()  # unread: cheroot then closes the connection
+        raw = _read_at_most(stream, limit)
+        if self.max_form_parts is not None and raw.count(b"&") >= self.max_form_parts:
+            raise RequestEntityTooLarge()
+        items = parse_qsl(raw.decode(), keep_blank_values=True, errors="werkzeug.url_quote")
+        return stream, self.cls(items), self.cls()
+
+
+def _read_at_most(stream: t.IO[bytes], limit: int | None) -> bytes:
+    """The whole body, or 413 as soon as it grows past ``limit`` (never reads further)."""
+    if limit is None:
+        return stream.read()
+    chunks, size = [], 0
+    while size <= limit:
+        chunk = stream.read(min(64 * 1024, limit + 1 - size))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+    raise RequestEntityTooLarge()
 
 
 class KuagerRequest(Request):
