@@ -21,6 +21,7 @@ and ``cli_ngettext:1,2`` (``make translations``); ``_``/``ngettext`` aliases wor
 
 from __future__ import annotations
 
+import errno
 import gettext as stdlib_gettext
 import os
 from collections.abc import Mapping
@@ -38,7 +39,9 @@ __all__ = [
     "cli_language",
     "cli_ngettext",
     "cli_translator",
+    "disk_full_path",
     "gettext",
+    "is_disk_full",
     "ngettext",
     "resolve_language",
     "set_language",
@@ -123,3 +126,46 @@ def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
     if has_request_context():
         return _web_ngettext(singular, plural, num, **variables)
     return cli_ngettext(singular, plural, num, **variables)
+
+
+# -- a full disk -------------------------------------------------------------------------
+
+#: ``ENOSPC`` (no space left on the device) and ``EDQUOT`` (the user's disk quota is spent).
+DISK_FULL_ERRNOS = frozenset(
+    code for code in (errno.ENOSPC, getattr(errno, "EDQUOT", None)) if code is not None
+)
+#: SQLite's primary result code for "database or disk is full" (extended codes keep it in
+#: the low byte).
+SQLITE_FULL = 13
+
+
+def _causes(exc: BaseException | None) -> list[BaseException]:
+    """``exc`` and what it was raised from or while handling (at most a few levels)."""
+    seen: list[BaseException] = []
+    while exc is not None and len(seen) < 8 and exc not in seen:
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return seen
+
+
+def _disk_full_cause(exc: BaseException) -> BaseException | None:
+    for cause in _causes(exc):
+        if isinstance(cause, OSError) and cause.errno in DISK_FULL_ERRNOS:
+            return cause
+        code = getattr(cause, "sqlite_errorcode", None)
+        if isinstance(code, int) and code & 0xFF == SQLITE_FULL:
+            return cause
+    return None
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True if ``exc`` (or what caused it) says a disk or quota is full: ENOSPC, EDQUOT,
+    or SQLite's SQLITE_FULL. The web pages and the CLI then say so and what to free."""
+    return _disk_full_cause(exc) is not None
+
+
+def disk_full_path(exc: BaseException) -> str | None:
+    """The file whose write failed, when the operating system named it (SQLite does not)."""
+    cause = _disk_full_cause(exc)
+    name = getattr(cause, "filename", None) if isinstance(cause, OSError) else None
+    return os.fsdecode(name) if name else None

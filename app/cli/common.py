@@ -13,6 +13,7 @@ import click
 
 from app.config import ConfigError, load_config
 from app.messages import cli_gettext as _
+from app.messages import disk_full_path, is_disk_full
 from app.store.store import Store, StoreError
 from app.tor.onion import OnionError
 from crypto.errors import CryptoError
@@ -39,7 +40,12 @@ def _fail_cleanly(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            try:
+                return func(*args, **kwargs)
+            except Exception as exc:
+                if is_disk_full(exc):
+                    _die(_disk_full_message(exc))
+                raise
         except (UserError, StoreError, CryptoError, ConfigError, OnionError) as exc:
             _die(str(exc))
         except OSError as exc:
@@ -48,6 +54,15 @@ def _fail_cleanly(func: F) -> F:
             _die(_("interrupted; nothing was changed"))
 
     return wrapper  # type: ignore[return-value]
+
+
+def _disk_full_message(exc: BaseException) -> str:
+    path = disk_full_path(exc)
+    if path is None:  # SQLite does not say which file: it is the store's database
+        return _("the disk is full: nothing was saved; free some space on the disk that holds "
+                 "the store (delete files you no longer need, empty the trash) and try again")
+    return _("the disk is full (%(path)s): nothing was saved; free some space on that disk "
+             "(delete files you no longer need, empty the trash) and try again", path=path)
 
 
 def _die(message: str) -> None:

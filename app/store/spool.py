@@ -94,11 +94,13 @@ class EncryptedSpool(io.RawIOBase):
 
     def close(self) -> None:
         if not self.closed:
-            self._fh.close()
-            if not self.adopted:
-                # Only ciphertext under a forgotten key is left in the freed blocks.
-                self.path.unlink(missing_ok=True)
-        super().close()
+            try:
+                self._fh.close()  # may fail to flush on a full disk; it closes all the same
+            finally:
+                if not self.adopted:
+                    # Only ciphertext under a forgotten key is left in the freed blocks.
+                    self.path.unlink(missing_ok=True)
+                super().close()
 
 
 def clear_stale_spools(folder: Path) -> None:

@@ -29,6 +29,7 @@ from wtforms.validators import DataRequired, Length
 
 from app.exchange import bundles, inbox
 from app.exchange import exporter as bundle_export
+from app.messages import is_disk_full
 from app.store import keyring
 from app.store.fsutil import random_name
 from app.store.store import StoreError
@@ -163,6 +164,8 @@ def export() -> ResponseReturnValue:
     try:
         result = bundles.export_bundle(store, out, purge=bool(form.purge.data))
     except (StoreError, CryptoError, OSError) as exc:
+        if is_disk_full(exc):
+            raise  # the 507 page: which disk is full, and what to free
         flash(str(exc), "error")
         return _export_page(form, status=400)
     flash(

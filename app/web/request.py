@@ -14,6 +14,7 @@ sees them:
 
 from __future__ import annotations
 
+import contextlib
 import typing as t
 from urllib.parse import parse_qsl
 
@@ -118,4 +119,5 @@ class KuagerRequest(Request):
             super().close()
         finally:
             for spool in self.__dict__.pop("_kuager_spools", []):
-                spool.close()
+                with contextlib.suppress(OSError):  # a full disk: it is deleted all the same
+                    spool.close()
