@@ -9,9 +9,17 @@ still answers a normal request.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
+import select
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
@@ -21,6 +29,8 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 from app.config import Config
 from app.store.store import Store
 from app.web.factory import create_operator_app
+from app.web.server import PUBLIC_GRACE_SECONDS, PUBLIC_SOCKET_TIMEOUT, PUBLIC_THREADS
+from tests.live import Browser, Server, child_env, kuager
 
 NAMELESS_FIELD = b'--XX\r\nContent-Disposition: form-data\r\n\r\nhello\r\n--XX--\r\n'
 NAMELESS_FILE = (b'--XX\r\nContent-Disposition: form-data; filename="a.txt"\r\n'
@@ -164,3 +174,119 @@ def test_small_urlencoded_form_is_still_parsed(operator_client: FlaskClient) -> 
     response = operator_client.post("/unlock", data={"passphrase": "wrong", "csrf_token": "x"})
     assert response.status_code == 400  # parsed: the CSRF token was read and found wrong
     assert "expired" in response.get_data(as_text=True)
+
+
+# -- a real server over raw sockets ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
+    data = tmp_path_factory.mktemp("hostile") / "store"
+    assert kuager("init", "--role", "field", data=data).returncode == 0
+    env = child_env(KUAGER_PUBLIC_SUBMISSIONS_PER_HOUR="100000")
+    with Server(data, "--public-port", "0", env=env) as server:
+        _operator, public = server.read_urls(2)
+        yield LiveSite(server, data, urlsplit(public).port or 0)
+
+
+@dataclass
+class LiveSite:
+    server: Server
+    data: Path
+    port: int
+
+    def connect(self, timeout: float = 30.0) -> socket.socket:
+        return socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+
+    def exchange(self, raw: bytes, timeout: float = 30.0) -> bytes:
+        """Send ``raw`` as it is, then read what the server answers until it closes."""
+        with self.connect(timeout) as sock:
+            with contextlib.suppress(ConnectionError):
+                sock.sendall(raw)
+            with contextlib.suppress(ConnectionError):
+                sock.shutdown(socket.SHUT_WR)
+            return _read_all(sock)
+
+    def status_of(self, raw: bytes) -> int:
+        answer = self.exchange(raw)
+        assert answer.startswith(b"HTTP/1.1 "), answer[:200]
+        return int(answer[9:12])
+
+    def stored(self) -> int:
+        """Reports in the store, read while the server runs (the CLI opens it too)."""
+        listing = kuager("reports", "list", "--json", data=self.data)
+        assert listing.returncode == 0, listing.stderr
+        return len(listing.stdout.splitlines())
+
+    def still_serving(self) -> None:
+        browser = Browser(f"http://127.0.0.1:{self.port}/")
+        status, _headers, page = browser.get("/")
+        assert status == 200 and b"csrf_token" in page
+
+
+def _read_all(sock: socket.socket) -> bytes:
+    chunks = []
+    with contextlib.suppress(ConnectionError, TimeoutError):
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@pytest.mark.slow
+def test_stalling_clients_do_not_hold_every_public_thread(live: LiveSite) -> None:
+    """More trickling clients than threads: a normal visitor still gets the form."""
+    count, deadline = PUBLIC_THREADS + 8, time.monotonic() + 60  # bounded: 40 sockets, 60 s
+    stallers = [live.connect(timeout=5) for _ in range(count)]
+    closed_by_server: list[float] = []
+    answers: list[bytes] = []
+
+    def trickle(sock: socket.socket) -> None:
+        started = time.monotonic()
+        try:
+            sock.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            while time.monotonic() < deadline:
+                sock.sendall(b"X")  # one byte of a header line a second: never finished
+                readable, _w, _x = select.select([sock], [], [], 1.0)
+                if readable:
+                    answers.append(sock.recv(65536)[:12])
+                    break  # the server answered (408) or closed the connection
+        except OSError:
+            pass  # reset by the server: closed too
+        else:
+            if time.monotonic() >= deadline:
+                return
+        closed_by_server.append(time.monotonic() - started)
+
+    threads = [threading.Thread(target=trickle, args=(s,), daemon=True) for s in stallers]
+    for thread in threads:
+        thread.start()
+    time.sleep(2)  # every public thread is now busy with a staller
+    started = time.monotonic()
+    live.still_serving()
+    waited = time.monotonic() - started
+    for thread in threads:
+        thread.join(timeout=max(0.0, deadline - time.monotonic()) + 5)
+    for sock in stallers:
+        sock.close()
+    print(f"{count} stalling clients: a normal GET waited {waited:.1f} s; "
+          f"{len(closed_by_server)} stallers closed by the server, after "
+          f"{min(closed_by_server, default=0):.1f}-{max(closed_by_server, default=0):.1f} s")
+    assert len(closed_by_server) == count
+    assert set(answers) <= {b"HTTP/1.1 408", b""}
+    assert max(closed_by_server) < PUBLIC_GRACE_SECONDS + PUBLIC_SOCKET_TIMEOUT
+
+
+@pytest.mark.slow
+def test_a_body_that_stalls_is_cut_off_and_nothing_is_stored(live: LiveSite) -> None:
+    before = live.stored()
+    head = (b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n"
+            b"Content-Type: multipart/form-data; boundary=XX\r\n\r\n"
+            b'--XX\r\nContent-Disposition: form-data; name="attachments"; filename="a"\r\n'
+            b"\r\n" + b"x" * 5000)
+    with live.connect(timeout=PUBLIC_GRACE_SECONDS + PUBLIC_SOCKET_TIMEOUT + 10) as sock:
+        sock.sendall(head)  # ...and then nothing more
+        answer = _read_all(sock)
+    # 400 from the app (Werkzeug: "client disconnected") or 408 from cheroot; never a 5xx.
+    assert answer[:12] in (b"HTTP/1.1 400", b"HTTP/1.1 408"), answer[:300]
+    assert live.stored() == before
+    live.still_serving()

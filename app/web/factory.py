@@ -106,8 +106,11 @@ def _error_page(status: int, message: object) -> tuple[str, int]:
     return render_template("error.html", status=status, message=str(message)), status
 
 
-def _disk_full_page(exc: Exception) -> tuple[str, int]:
+def _os_error_page(exc: Exception) -> tuple[str, int]:
     """507 with what to free when a write found the disk (or quota) full; else a plain 500.
+
+    (A client that stalls mid-body is not an ``OSError`` here: Werkzeug's stream turns the
+    timeout of ``server.PacedConnection`` into "client disconnected", a 400.)
 
     Nothing is half-saved: uploads in transit are deleted with the request, and
     ``intake.save`` removes its files when the transaction does not commit.
@@ -135,8 +138,8 @@ def _disk_full_page(exc: Exception) -> tuple[str, int]:
 
 def _register_errors(app: Flask) -> None:
     app.register_error_handler(CSRFError, lambda _exc: _error_page(400, _CSRF_MESSAGE))
-    app.register_error_handler(OSError, _disk_full_page)
-    app.register_error_handler(sqlcipher3.Error, _disk_full_page)
+    app.register_error_handler(OSError, _os_error_page)
+    app.register_error_handler(sqlcipher3.Error, _os_error_page)
     for status, message in _ERROR_MESSAGES.items():
         app.register_error_handler(status, lambda _exc, s=status, m=message: _error_page(s, m))
 
