@@ -24,17 +24,13 @@ from __future__ import annotations
 import errno
 import gettext as stdlib_gettext
 import os
+import sys
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from flask import has_request_context
-from flask_babel import gettext as _web_gettext
-from flask_babel import ngettext as _web_ngettext
-
-from app.i18n import SUPPORTED_LOCALES, CatalogError, load_catalog
-
 __all__ = [
+    "SUPPORTED_LOCALES",
     "cli_gettext",
     "cli_language",
     "cli_ngettext",
@@ -46,6 +42,9 @@ __all__ = [
     "resolve_language",
     "set_language",
 ]
+
+#: The languages of every page and message (``app.i18n`` takes them from here).
+SUPPORTED_LOCALES: tuple[str, ...] = ("kk", "ru", "en")
 
 _ENV_ORDER = ("LC_ALL", "LC_MESSAGES", "LANG")
 _state: dict[str, str | None] = {"lang": None}
@@ -77,6 +76,9 @@ def resolve_language(lang: str | None = None, environ: Mapping[str, str] | None 
 def _catalog(code: str) -> stdlib_gettext.NullTranslations:
     if code == "en":
         return stdlib_gettext.NullTranslations()
+    # Imported here: ``kuager --help`` (English, no message) must not pay for Babel.
+    from app.i18n import CatalogError, load_catalog
+
     try:
         return load_catalog(code)
     except CatalogError:
@@ -115,16 +117,26 @@ def cli_ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
     return _format(_catalog(cli_language()).ngettext(singular, plural, num), variables)
 
 
+def _in_request() -> bool:
+    """Inside a Flask request? Without importing Flask: if it is not loaded, there is none."""
+    flask = sys.modules.get("flask")
+    return flask is not None and bool(flask.has_request_context())
+
+
 def gettext(message: str, **variables: Any) -> str:
-    if has_request_context():
-        return _web_gettext(message, **variables)
+    if _in_request():
+        from flask_babel import gettext as web_gettext
+
+        return web_gettext(message, **variables)
     return cli_gettext(message, **variables)
 
 
 def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
     """Plural forms (Russian has three): ``%(num)d`` is filled in, as in Flask-Babel."""
-    if has_request_context():
-        return _web_ngettext(singular, plural, num, **variables)
+    if _in_request():
+        from flask_babel import ngettext as web_ngettext
+
+        return web_ngettext(singular, plural, num, **variables)
     return cli_ngettext(singular, plural, num, **variables)
 
 

@@ -7,8 +7,6 @@ from typing import Any
 
 import click
 
-from app.exchange import bundles
-from app.exchange.progress import Progress
 from app.messages import cli_gettext as _
 from app.messages import cli_ngettext
 
@@ -32,6 +30,9 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
 
         Reads: the store passphrase. Prints the number of reports sealed as the last line.
         """
+        from app.exchange import bundles  # here, not at the top: `kuager --help` stays fast
+        from app.exchange.progress import Progress
+
         store = open_store(ctx, data, role="field")
         try:
             result = bundles.export_bundle(store, out, purge=purge, progress=Progress.for_stderr())
@@ -65,6 +66,9 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
 
         Each bundle is all or nothing; importing one again changes nothing.
         """
+        from app.exchange import bundles
+        from app.exchange.progress import Progress
+
         store = open_store(ctx, data, role="coordinator")
         failed = False
         try:

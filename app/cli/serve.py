@@ -11,19 +11,17 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-import webbrowser
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from app.cli.common import UserError
 from app.messages import cli_gettext as _
-from app.store import meta
-from app.store.store import Store
-from app.web.auth import start_idle_watch
-from app.web.factory import create_operator_app, create_public_app
-from app.web.server import Listener
+
+if TYPE_CHECKING:  # imported when serving: `kuager --help` must not load Flask
+    from app.store.store import Store
+    from app.web.server import Listener
 
 
 def _echo_url(url: str) -> None:
@@ -41,6 +39,7 @@ def _unlock_from_stdin(store: Store) -> None:
 
 
 def _start_onion(store: Store, public_port: int, tor_config: Path | None) -> Any:
+    from app.store import meta
     from app.tor.onion import OnionService, OnionSettings, read_torrc_lines
 
     if not store.is_unlocked:
@@ -104,6 +103,8 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
 
         Prints every URL it serves, one a line, the operator/review URL first.
         """
+        from app.web.auth import start_idle_watch
+
         store = open_store(ctx, data, unlock=False)
         _unlock_from_stdin(store)
         cfg = store.config
@@ -137,6 +138,8 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
             listener.start()
         idle = start_idle_watch(operator.app)
         if not no_browser:
+            import webbrowser
+
             webbrowser.open(urls[0])
         try:
             tor_died = _wait_for_signal(service)
@@ -154,6 +157,9 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
 
 def _bind_listeners(store: Store, host: str, port: int, public_port: int | None) -> list[Listener]:
     """The operator listener, and the public one on loopback when there is a public site."""
+    from app.web.factory import create_operator_app, create_public_app
+    from app.web.server import Listener
+
     cfg = store.config
     serving_public = public_port is not None
     operator = Listener(
