@@ -201,9 +201,10 @@ class LiveSite:
     def exchange(self, raw: bytes, timeout: float = 30.0) -> bytes:
         """Send ``raw`` as it is, then read what the server answers until it closes."""
         with self.connect(timeout) as sock:
-            with contextlib.suppress(ConnectionError):
+            # The server may answer and close before it has read everything (413, 431).
+            with contextlib.suppress(OSError):
                 sock.sendall(raw)
-            with contextlib.suppress(ConnectionError):
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_WR)
             return _read_all(sock)
 
