@@ -87,6 +87,7 @@ class EncryptedSpool(io.RawIOBase):
     def adopt(self, destination: Path) -> bytes:
         """Move the sealed file to ``destination`` and return its key (the caller stores it)."""
         self.seal()
+        os.fsync(self._fh.fileno())  # on disk before the row that names it commits
         self._fh.close()
         os.replace(self.path, destination)
         self.adopted = True
