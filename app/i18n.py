@@ -39,6 +39,8 @@ from flask_babel import Babel, Domain
 from flask_babel import get_locale as _babel_locale
 from werkzeug.wrappers import Response
 
+from app.messages import SUPPORTED_LOCALES
+
 __all__ = [
     "DEFAULT_LOCALE",
     "LANGUAGE_NAMES",
@@ -59,7 +61,6 @@ __all__ = [
     "sorted_codes",
 ]
 
-SUPPORTED_LOCALES: tuple[str, ...] = ("kk", "ru", "en")
 DEFAULT_LOCALE = "ru"
 LANG_COOKIE = "kuager_lang"
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600

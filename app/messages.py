@@ -21,28 +21,30 @@ and ``cli_ngettext:1,2`` (``make translations``); ``_``/``ngettext`` aliases wor
 
 from __future__ import annotations
 
+import errno
 import gettext as stdlib_gettext
 import os
+import sys
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from flask import has_request_context
-from flask_babel import gettext as _web_gettext
-from flask_babel import ngettext as _web_ngettext
-
-from app.i18n import SUPPORTED_LOCALES, CatalogError, load_catalog
-
 __all__ = [
+    "SUPPORTED_LOCALES",
     "cli_gettext",
     "cli_language",
     "cli_ngettext",
     "cli_translator",
+    "disk_full_path",
     "gettext",
+    "is_disk_full",
     "ngettext",
     "resolve_language",
     "set_language",
 ]
+
+#: The languages of every page and message (``app.i18n`` takes them from here).
+SUPPORTED_LOCALES: tuple[str, ...] = ("kk", "ru", "en")
 
 _ENV_ORDER = ("LC_ALL", "LC_MESSAGES", "LANG")
 _state: dict[str, str | None] = {"lang": None}
@@ -74,6 +76,9 @@ def resolve_language(lang: str | None = None, environ: Mapping[str, str] | None 
 def _catalog(code: str) -> stdlib_gettext.NullTranslations:
     if code == "en":
         return stdlib_gettext.NullTranslations()
+    # Imported here: ``kuager --help`` (English, no message) must not pay for Babel.
+    from app.i18n import CatalogError, load_catalog
+
     try:
         return load_catalog(code)
     except CatalogError:
@@ -112,14 +117,67 @@ def cli_ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
     return _format(_catalog(cli_language()).ngettext(singular, plural, num), variables)
 
 
+def _in_request() -> bool:
+    """Inside a Flask request? Without importing Flask: if it is not loaded, there is none."""
+    flask = sys.modules.get("flask")
+    return flask is not None and bool(flask.has_request_context())
+
+
 def gettext(message: str, **variables: Any) -> str:
-    if has_request_context():
-        return _web_gettext(message, **variables)
+    if _in_request():
+        from flask_babel import gettext as web_gettext
+
+        return web_gettext(message, **variables)
     return cli_gettext(message, **variables)
 
 
 def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
     """Plural forms (Russian has three): ``%(num)d`` is filled in, as in Flask-Babel."""
-    if has_request_context():
-        return _web_ngettext(singular, plural, num, **variables)
+    if _in_request():
+        from flask_babel import ngettext as web_ngettext
+
+        return web_ngettext(singular, plural, num, **variables)
     return cli_ngettext(singular, plural, num, **variables)
+
+
+# -- a full disk -------------------------------------------------------------------------
+
+#: ``ENOSPC`` (no space left on the device) and ``EDQUOT`` (the user's disk quota is spent).
+DISK_FULL_ERRNOS = frozenset(
+    code for code in (errno.ENOSPC, getattr(errno, "EDQUOT", None)) if code is not None
+)
+#: SQLite's primary result code for "database or disk is full" (extended codes keep it in
+#: the low byte).
+SQLITE_FULL = 13
+
+
+def _causes(exc: BaseException | None) -> list[BaseException]:
+    """``exc`` and what it was raised from or while handling (at most a few levels)."""
+    seen: list[BaseException] = []
+    while exc is not None and len(seen) < 8 and exc not in seen:
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return seen
+
+
+def _disk_full_cause(exc: BaseException) -> BaseException | None:
+    for cause in _causes(exc):
+        if isinstance(cause, OSError) and cause.errno in DISK_FULL_ERRNOS:
+            return cause
+        code = getattr(cause, "sqlite_errorcode", None)
+        if isinstance(code, int) and code & 0xFF == SQLITE_FULL:
+            return cause
+    return None
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True if ``exc`` (or what caused it) says a disk or quota is full: ENOSPC, EDQUOT,
+    or SQLite's SQLITE_FULL. The web pages and the CLI then say so and what to free."""
+    return _disk_full_cause(exc) is not None
+
+
+def disk_full_path(exc: BaseException) -> str | None:
+    """The file whose write failed, when the operating system named it (SQLite does not)."""
+    cause = _disk_full_cause(exc)
+    name = getattr(cause, "filename", None) if isinstance(cause, OSError) else None
+    return os.fsdecode(name) if name else None

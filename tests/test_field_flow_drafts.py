@@ -173,7 +173,10 @@ def test_json_listing_carries_draft_on_a_field_store(tmp_path: Path) -> None:
 
 def test_reports_of_an_older_store_stay_exportable(config: Config, field_store: Store) -> None:
     """Before drafts, every report was stored as 'draft' and exported: keep that meaning."""
-    conn = field_store.connect()
+    import sqlcipher3
+
+    conn = sqlcipher3.connect(":memory:")  # a store of the first schema version
+    conn.executescript(migrations.MIGRATIONS[0])
     conn.execute(
         "INSERT INTO reports(id, revision, status, created_at, updated_at, title, body,"
         " content_sha256) VALUES ('old', 1, 'draft', 'x', 'x', 't', '{}', 'h')")

@@ -167,9 +167,9 @@ def test_a_second_open_in_the_same_process_is_not_alone(tmp_path: Path) -> None:
 
 def test_every_file_column_is_known_to_the_sweep(tmp_path: Path) -> None:
     """A new table naming files in files/ must be listed, or the sweep would delete them."""
-    import sqlite3
+    import sqlcipher3  # the store's SQLite (FTS5 options the system's may lack)
 
-    conn = sqlite3.connect(tmp_path / "schema.db")
+    conn = sqlcipher3.connect(str(tmp_path / "schema.db"))
     for script in migrations.MIGRATIONS:
         conn.executescript(script)
     columns = {

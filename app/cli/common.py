@@ -7,17 +7,27 @@ import getpass
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from app.config import ConfigError, load_config
 from app.messages import cli_gettext as _
-from app.store.store import Store, StoreError
-from app.tor.onion import OnionError
-from crypto.errors import CryptoError
+from app.messages import disk_full_path, is_disk_full
+
+if TYPE_CHECKING:
+    from app.store.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: Errors whose message is meant for the user, by module and class. They are looked up
+#: only in modules already loaded (an error can only come from one): ``kuager --help``
+#: then imports neither the store (SQLCipher, crypto) nor tor's controller (stem).
+_USER_ERRORS = (
+    ("app.store.store", "StoreError"),
+    ("crypto.errors", "CryptoError"),
+    ("app.tor.onion", "OnionError"),
+)
 
 
 class UserError(Exception):
@@ -40,14 +50,35 @@ def _fail_cleanly(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (UserError, StoreError, CryptoError, ConfigError, OnionError) as exc:
-            _die(str(exc))
-        except OSError as exc:
-            _die(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
+        except Exception as exc:
+            if is_disk_full(exc):
+                _die(_disk_full_message(exc))
+            if isinstance(exc, (UserError, ConfigError)) or _is_user_error(exc):
+                _die(str(exc))
+            if isinstance(exc, OSError):
+                _die(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
+            raise
         except KeyboardInterrupt:
             _die(_("interrupted; nothing was changed"))
 
     return wrapper  # type: ignore[return-value]
+
+
+def _is_user_error(exc: BaseException) -> bool:
+    for module_name, class_name in _USER_ERRORS:
+        module = sys.modules.get(module_name)
+        if module is not None and isinstance(exc, getattr(module, class_name)):
+            return True
+    return False
+
+
+def _disk_full_message(exc: BaseException) -> str:
+    path = disk_full_path(exc)
+    if path is None:  # SQLite does not say which file: it is the store's database
+        return _("the disk is full: nothing was saved; free some space on the disk that holds "
+                 "the store (delete files you no longer need, empty the trash) and try again")
+    return _("the disk is full (%(path)s): nothing was saved; free some space on that disk "
+             "(delete files you no longer need, empty the trash) and try again", path=path)
 
 
 def _die(message: str) -> None:
@@ -92,6 +123,8 @@ def read_line(prompt: str) -> str:
 def open_store(
     ctx: click.Context, data: Path | None, *, unlock: bool = True, role: str | None = None
 ) -> Store:
+    from app.store.store import Store
+
     chosen = data or ctx.find_root().params.get("data")
     store = Store(load_config(chosen))
     if not unlock:
@@ -106,3 +139,20 @@ def open_store(
         raise UserError(_("this command needs a field store") if role == "field"
                         else _("this command needs a coordinator store"))
     return store
+
+
+class LazyModule:
+    """A module imported on first use, so that ``kuager --help`` loads no store, Flask or
+    crypto code (tests/test_cli_start.py). Only for modules used inside commands."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(self._name), attr)
+
+
+def lazy(name: str) -> Any:
+    return LazyModule(name)

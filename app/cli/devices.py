@@ -12,10 +12,11 @@ from typing import Any
 
 import click
 
-from app.cli.common import UserError
+from app.cli.common import UserError, lazy
 from app.messages import cli_gettext as _
-from app.review import triage
-from app.store import keyring
+
+triage = lazy("app.review.triage")  # imported on first use: `kuager --help` stays light
+keyring = lazy("app.store.keyring")
 
 
 def register(main: click.Group, command: Any, open_store: Any) -> None:

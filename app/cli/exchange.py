@@ -7,8 +7,6 @@ from typing import Any
 
 import click
 
-from app.exchange import bundles, exporter
-from app.exchange.progress import Progress
 from app.messages import cli_gettext as _
 from app.messages import cli_ngettext
 
@@ -36,6 +34,9 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
         stderr and the number of reports sealed as the last line of stdout; with nothing
         to seal writes no file and exits 1.
         """
+        from app.exchange import bundles, exporter  # here: `kuager --help` stays fast
+        from app.exchange.progress import Progress
+
         store = open_store(ctx, data, role="field")
         folder = out if out.is_dir() else None
         if folder is not None:
@@ -81,6 +82,9 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
 
         Each bundle is all or nothing; importing one again changes nothing.
         """
+        from app.exchange import bundles
+        from app.exchange.progress import Progress
+
         store = open_store(ctx, data, role="coordinator")
         failed = False
         try:

@@ -18,8 +18,9 @@ import click
 from app.cli.common import UserError, command, data_option, open_store, read_line, read_secret
 from app.messages import cli_gettext as _
 from app.messages import cli_language, cli_ngettext, set_language
-from app.store import keyring, passphrase
-from app.store import training as training_mode
+
+# The store, records and crypto modules are imported inside each command, never here:
+# `kuager --help` must not load SQLCipher, cryptography, Flask or stem (tests/test_cli_start.py).
 
 # -- the group -------------------------------------------------------------------------
 
@@ -52,6 +53,9 @@ def init(ctx: click.Context, *, data: Path | None, role: str, hybrid: bool,
 
     A coordinator store prints its public key (age1...) as the last line.
     """
+    from app.store import keyring, passphrase
+    from app.store import training as training_mode
+
     store = open_store(ctx, data, unlock=False)
     if store.exists():
         raise UserError(_("a store already exists in %(path)s", path=store.config.data_dir))
@@ -79,6 +83,8 @@ def init(ctx: click.Context, *, data: Path | None, role: str, hybrid: bool,
 @click.pass_context
 def pubkey(ctx: click.Context, data: Path | None) -> None:
     """Coordinator: print the public key(s), one a line. Reads: the store passphrase."""
+    from app.store import keyring
+
     store = open_store(ctx, data, role="coordinator")
     with keyring.connection(store) as conn:
         for key in keyring.public_keys(conn):
@@ -98,6 +104,8 @@ def identity_export(ctx: click.Context, data: Path | None, out: Path) -> None:
 
     Reads: the store passphrase, then the file's passphrase.
     """
+    from app.store import keyring
+
     store = open_store(ctx, data, role="coordinator")
     file_secret = read_secret(_("Passphrase for the exported file"), confirm=True)
     with keyring.connection(store) as conn:
@@ -114,6 +122,8 @@ def identity_import(ctx: click.Context, data: Path | None, file: Path) -> None:
 
     Reads: the store passphrase, then the file's passphrase.
     """
+    from app.store import keyring
+
     store = open_store(ctx, data, role="coordinator")
     file_secret = read_secret(_("Passphrase of the file"))
     with keyring.connection(store) as conn:
@@ -132,6 +142,8 @@ def recipients() -> None:
 @click.pass_context
 def recipients_add(ctx: click.Context, data: Path | None, key: str, label: str) -> None:
     """Add a coordinator public key (age1...). Reads: the store passphrase."""
+    from app.store import keyring
+
     store = open_store(ctx, data, role="field")
     with keyring.connection(store) as conn:
         added = keyring.add_recipient(conn, key, label)
@@ -142,6 +154,8 @@ def recipients_add(ctx: click.Context, data: Path | None, key: str, label: str) 
 @click.pass_context
 def recipients_list(ctx: click.Context, data: Path | None) -> None:
     """List the recipients. Reads: the store passphrase."""
+    from app.store import keyring
+
     store = open_store(ctx, data, role="field")
     with keyring.connection(store) as conn:
         for row in keyring.list_recipients(conn):
@@ -171,6 +185,8 @@ def passwd(ctx: click.Context, data: Path | None) -> None:
     The database is re-encrypted under a fresh key: a copy of the old key file with the
     old passphrase opens nothing afterwards.
     """
+    from app.store import passphrase
+
     store = open_store(ctx, data, unlock=False)
     old = read_secret(_("Current passphrase"))
     new = read_secret(_("New passphrase"), confirm=True)

@@ -11,10 +11,18 @@ from typing import Any
 import click
 
 from app.cli import reports as cli_reports
+from app.cli.common import lazy
 from app.messages import cli_gettext as _
 from app.messages import cli_ngettext, set_language
-from app.review import labels, stats, tables
-from app.review.stats import FIELDS, Scope
+
+# Imported on first use (`kuager --help` stays light); FIELDS and FORMATS mirror
+# app.review.stats.FIELDS and app.review.tables.FORMATS (tests/test_cli_start.py checks).
+labels = lazy("app.review.labels")
+stats = lazy("app.review.stats")
+tables = lazy("app.review.tables")
+FIELDS = ("region", "right", "act", "perpetrator", "victim_role", "month", "year", "status",
+          "device")
+FORMATS = ("csv", "xlsx", "json", "uwazi")
 
 
 def _filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -25,13 +33,13 @@ def _filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _scope(conn: Any, options: dict[str, Any], include_unconfirmed: bool,
-           include_rejected: bool) -> tuple[Scope, str]:
+           include_rejected: bool) -> tuple[Any, str]:
     """The scope of a count or table, and the filters in words (for a table's header)."""
     chosen = cli_reports.filters_from_options(conn, "coordinator", options, True)
     given = [f"--{name.replace('_', '-')} {value}"
              for _option, name, _text in cli_reports._FILTER_OPTIONS
              for value in options.get(f"{name}_values") or ()]
-    return (Scope(filters=chosen, include_unconfirmed=include_unconfirmed,
+    return (stats.Scope(filters=chosen, include_unconfirmed=include_unconfirmed,
                   include_rejected=include_rejected), " ".join(given))
 
 
@@ -99,7 +107,7 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
         _say_left_out(result.left_out, unit)
 
     @command(main, "table")
-    @click.option("--format", "fmt", type=click.Choice(tables.FORMATS), required=True,
+    @click.option("--format", "fmt", type=click.Choice(FORMATS), required=True,
                   help="csv (UTF-8 with BOM), xlsx, json (JSON lines) or uwazi (Uwazi's "
                        "CSV import).")
     @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,

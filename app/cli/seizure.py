@@ -8,14 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from app.cli.common import UserError, read_secret
+from app.cli.common import UserError, lazy, read_secret
 from app.messages import cli_gettext as _
-from app.store import passphrase, retention
-from app.store.store import Store
+
+if TYPE_CHECKING:
+    from app.store.store import Store
+
+# Imported on first use (`kuager --help` stays light); LANGUAGES and WORDS mirror
+# app.store.passphrase's (tests/test_cli_start.py checks).
+passphrase = lazy("app.store.passphrase")
+retention = lazy("app.store.retention")
+LANGUAGES = ("kk", "ru", "en")
+WORDS_PER_SUGGESTION = 6
 
 
 def require_strong(secret: str) -> None:
@@ -38,9 +46,9 @@ def _register_passphrase(main: click.Group, command: Callable[..., Any]) -> None
         """Passphrases: suggest a strong one."""
 
     @command(passphrase_group, "suggest")
-    @click.option("--lang", "word_lang", type=click.Choice(passphrase.LANGUAGES),
+    @click.option("--lang", "word_lang", type=click.Choice(LANGUAGES),
                   default="en", show_default=True, help="Language of the words.")
-    @click.option("--words", type=click.IntRange(6, 12), default=passphrase.WORDS_PER_SUGGESTION,
+    @click.option("--words", type=click.IntRange(6, 12), default=WORDS_PER_SUGGESTION,
                   show_default=True, help="How many words.")
     def suggest(data: Path | None, word_lang: str, words: int) -> None:
         """Print a random word passphrase (diceware-style; 11 bits a word). Reads nothing."""

@@ -13,19 +13,17 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from app.cli.browser import PrivateBrowser
 from app.cli.common import UserError
 from app.messages import cli_gettext as _
-from app.store import meta
-from app.store.store import Store
-from app.web.auth import LOOPBACK_HOSTS, start_idle_watch
-from app.web.factory import create_operator_app, create_public_app
-from app.web.security import is_loopback
-from app.web.server import Listener
+
+if TYPE_CHECKING:  # imported when serving: `kuager --help` must not load Flask
+    from app.store.store import Store
+    from app.web.server import Listener
 
 #: prctl(2) option: whether the process may be dumped or attached to (/proc/PID/mem, ptrace).
 PR_SET_DUMPABLE = 4
@@ -82,6 +80,7 @@ def _unlock_from_stdin(store: Store) -> None:
 
 
 def _start_onion(store: Store, public_port: int, tor_config: Path | None) -> Any:
+    from app.store import meta
     from app.tor.onion import OnionService, OnionSettings, read_torrc_lines
 
     if not store.is_unlocked:
@@ -152,6 +151,9 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
 
         Prints every URL it serves, one a line, the operator/review URL first.
         """
+        from app.web.auth import start_idle_watch
+        from app.web.security import is_loopback
+
         _warn_each(check_host(host, allow=allow_non_loopback))
         harden_process()
         store = open_store(ctx, data, unlock=False)
@@ -217,6 +219,8 @@ def check_host(host: str, *, allow: bool) -> list[str]:
     Even allowed, a wildcard (0.0.0.0, ::) is refused: the Host check needs the one
     address the pages are served on.
     """
+    from app.web.security import is_loopback
+
     if host == "localhost" or is_loopback(host):
         return []
     if not allow:
@@ -239,6 +243,10 @@ def check_host(host: str, *, allow: bool) -> list[str]:
 def _bind_listeners(store: Store, host: str, port: int, public_port: int | None, *,
                     remote: bool = False) -> list[Listener]:
     """The operator listener, and the public one on loopback when there is a public site."""
+    from app.web.auth import LOOPBACK_HOSTS
+    from app.web.factory import create_operator_app, create_public_app
+    from app.web.server import Listener
+
     cfg = store.config
     serving_public = public_port is not None
     settings: dict[str, Any] = {"KUAGER_SERVING_PUBLIC": serving_public}

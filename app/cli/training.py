@@ -13,13 +13,16 @@ from typing import Any
 
 import click
 
-from app.cli.common import UserError
+from app.cli.common import UserError, lazy
 from app.config import load_config
 from app.messages import cli_gettext as _
 from app.messages import cli_ngettext
-from app.records import seed as seeding
-from app.store import training as training_mode
-from app.store.store import Store
+
+# Imported on first use (`kuager --help` stays light); MAX_COUNT mirrors
+# app.records.seed.MAX_COUNT (tests/test_cli_start.py checks).
+seeding = lazy("app.records.seed")
+training_mode = lazy("app.store.training")
+MAX_COUNT = 1000
 
 
 def register(main: click.Group, command: Any, open_store: Any) -> None:
@@ -28,7 +31,7 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
         """Training stores: fictional reports for a workshop, and a reset afterwards."""
 
     @command(training, "seed")
-    @click.option("--count", type=click.IntRange(1, seeding.MAX_COUNT), default=20,
+    @click.option("--count", type=click.IntRange(1, MAX_COUNT), default=20,
                   show_default=True, help="How many fictional reports to add.")
     @click.option("--seed", "random_seed", type=int, default=None,
                   help="Make the same reports every time (for screenshots and tests).")
@@ -68,6 +71,8 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
                               "store is destroyed only with 'kuager wipe')", path=real[0]))
         config = load_config(root)
         for path in stores:
+            from app.store.store import Store
+
             Store(config.with_data_dir(path)).wipe()
             (path / training_mode.MARKER).unlink(missing_ok=True)
             if path != root and not any(path.iterdir()):

@@ -87,6 +87,7 @@ class EncryptedSpool(io.RawIOBase):
     def adopt(self, destination: Path) -> bytes:
         """Move the sealed file to ``destination`` and return its key (the caller stores it)."""
         self.seal()
+        os.fsync(self._fh.fileno())  # on disk before the row that names it commits
         self._fh.close()
         os.replace(self.path, destination)
         # The open-time sweep spares young files: the move, not the upload, is what counts.
@@ -97,9 +98,11 @@ class EncryptedSpool(io.RawIOBase):
 
     def close(self) -> None:
         if not self.closed:
-            self._fh.close()
-            if not self.adopted:
-                # Only ciphertext under a forgotten key is left in the freed blocks.
-                self.path.unlink(missing_ok=True)
-        super().close()
+            try:
+                self._fh.close()  # may fail to flush on a full disk; it closes all the same
+            finally:
+                if not self.adopted:
+                    # Only ciphertext under a forgotten key is left in the freed blocks.
+                    self.path.unlink(missing_ok=True)
+                super().close()
 

@@ -28,7 +28,7 @@ import shutil
 import threading
 import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import sqlcipher3
@@ -116,6 +116,9 @@ class Store:
         self._writers = sweep.WriterLock(config.data_dir)
         #: What the last open-time sweep removed (crash leftovers).
         self.last_sweep: sweep.SweepResult | None = None
+        #: Called after every lock (and so before a wipe deletes anything): connection
+        #: pools close their idle connections, each of which holds the key in SQLCipher.
+        self.lock_listeners: list[Callable[[], None]] = []
 
     # -- state -----------------------------------------------------------------------
 
@@ -383,6 +386,8 @@ class Store:
             self.role = None
             self.browser_sessions = False
             self.epoch = secrets.token_hex(16)
+        for listener in list(self.lock_listeners):
+            listener()
 
     def change_passphrase(self, old: str, new: str) -> None:
         """A fresh database key under the new passphrase; the old key file opens nothing.
@@ -418,6 +423,8 @@ class Store:
                             keyfile.seal_note(new_key, role, training))
         side = keyfile.side_path(self.config.key_file)
         keyfile.write_private(side, keyfile.serialise(current.with_slot(0, slot)))
+        for listener in list(self.lock_listeners):
+            listener()  # pooled connections hold the old key: they must not outlive it
         try:
             self._rekey(old_key, new_key)
         except BaseException:
@@ -565,6 +572,13 @@ class Store:
             conn.close()
             raise StoreError(
                 _("the database does not match its key file (damaged store?)")) from None
+        # Write-ahead log: a commit is one append and one fsync of kuager.db-wal (encrypted
+        # like the database), instead of a rollback journal written, fsynced and deleted
+        # with the database fsynced too; readers no longer wait for a writer.
+        # synchronous = FULL keeps every commit durable before it returns (the public
+        # site's 303 promises the report is on disk). The mode is kept in the file.
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
         conn.row_factory = sqlcipher3.Row
         return conn
 

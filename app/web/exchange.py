@@ -29,6 +29,7 @@ from wtforms.validators import DataRequired, Length
 
 from app.exchange import bundles, inbox
 from app.exchange import exporter as bundle_export
+from app.messages import is_disk_full
 from app.store import keyring
 from app.store.fsutil import random_name
 from app.store.store import StoreError
@@ -175,6 +176,8 @@ def export() -> ResponseReturnValue:
             names=lambda n: out if n == 1 else target_dir / bundle_export.default_name(),
         )
     except (StoreError, CryptoError, OSError) as exc:
+        if is_disk_full(exc):
+            raise  # the 507 page: which disk is full, and what to free
         flash(str(exc), "error")
         return _export_page(form, status=400)
     for written in result.bundles:

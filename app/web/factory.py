@@ -12,14 +12,18 @@ Both share one ``Store`` object (and so one unlocked key) when served together.
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template
+import sqlcipher3
+from flask import Flask, current_app, render_template
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from app import i18n
 from app.config import Config, load_config
+from app.messages import disk_full_path, is_disk_full
 from app.records import codes
 from app.store.store import Store
 from app.web import db, security
@@ -88,6 +92,7 @@ def _base_app(
 
 #: What each error page says: plain words, and what to do next.
 _ERROR_MESSAGES = {
+    400: _l("What you sent could not be read. Go back, reload the page and send it again."),
     404: _l("There is no page here."),
     405: _l("There is no page here."),
     413: _l("What you sent is larger than this site accepts. Send large files in several "
@@ -102,8 +107,40 @@ def _error_page(status: int, message: object) -> tuple[str, int]:
     return render_template("error.html", status=status, message=str(message)), status
 
 
+def _os_error_page(exc: Exception) -> tuple[str, int]:
+    """507 with what to free when a write found the disk (or quota) full; else a plain 500.
+
+    (A client that stalls mid-body is not an ``OSError`` here: Werkzeug's stream turns the
+    timeout of ``server.PacedConnection`` into "client disconnected", a 400.)
+
+    Nothing is half-saved: uploads in transit are deleted with the request, and
+    ``intake.save`` removes its files when the transaction does not commit.
+    """
+    if not is_disk_full(exc):
+        raise exc
+    path = disk_full_path(exc)
+    # One line for the operator (no traceback): the public visitor cannot free the disk.
+    current_app.logger.warning("disk full while writing %s", path or "the database")
+    if current_app.config["KUAGER_SIDE"] == "public":
+        return _error_page(507, _("This site cannot take reports right now: its disk is full. "
+                                  "Nothing was saved. Please try again later."))
+    data_dir = current_app.config["KUAGER"].data_dir
+    if path is None or Path(path).is_relative_to(data_dir):
+        message = _("The disk is full, so nothing was saved. Free some space on the disk that "
+                    "holds the store (%(path)s): delete files you no longer need and empty "
+                    "the trash. Then send it again; what you saved before is intact.",
+                    path=data_dir)
+    else:
+        message = _("The disk that holds %(path)s is full, so nothing was written there. "
+                    "Free some space on it (delete files you no longer need, empty the trash) "
+                    "or choose another disk, then try again.", path=Path(path).parent)
+    return _error_page(507, message)
+
+
 def _register_errors(app: Flask) -> None:
     app.register_error_handler(CSRFError, lambda _exc: _error_page(400, _CSRF_MESSAGE))
+    app.register_error_handler(OSError, _os_error_page)
+    app.register_error_handler(sqlcipher3.Error, _os_error_page)
     for status, message in _ERROR_MESSAGES.items():
         app.register_error_handler(status, lambda _exc, s=status, m=message: _error_page(s, m))
 

@@ -26,7 +26,7 @@ from flask.typing import ResponseReturnValue
 
 from app.exchange import inbox
 from app.records import intake, reports
-from app.web.db import get_db, get_store
+from app.web.db import get_db, get_store, writing
 from app.web.forms import PublicReportForm
 
 bp = Blueprint("public", __name__)
@@ -84,10 +84,11 @@ def submit() -> ResponseReturnValue:
         body["receipt"] = receipt
         cfg = current_app.config["KUAGER"]
         uploads = request.files.getlist("attachments")
-        if inbox.enabled(get_db()):
-            inbox.seal_submission(get_db(), cfg, body, uploads)
-        else:
-            intake.save(get_db(), cfg, body, uploads, origin="public")
+        with writing():
+            if inbox.enabled(get_db()):
+                inbox.seal_submission(get_db(), cfg, body, uploads)
+            else:
+                intake.save(get_db(), cfg, body, uploads, origin="public")
         session["receipt"] = receipt
         return redirect(url_for("public.thanks"), 303)
     return render_template("public/form.html", form=form), (
