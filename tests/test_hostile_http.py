@@ -156,7 +156,7 @@ def test_urlencoded_body_of_unknown_length_is_read_only_to_the_limit(
 ) -> None:
     body = CountingBody(16 * MIB)
     status, _page = post_stream(public_client, "/", body, declared=False)
-    assert status == 413, page[:3000]
+    assert status == 413, _page[:3000]
     assert body.read_bytes <= 2 * MIB + 64 * 1024
     assert no_parsing == []
 
