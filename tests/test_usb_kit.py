@@ -230,6 +230,10 @@ def test_whole_loop_from_the_kit_leaves_nothing_outside(kit: Path, tmp_path: Pat
     reports = [json.loads(line) for line in listing.stdout.splitlines()]
     assert len(reports) == 8
     assert any(re.search("[әғқңөұүһі]", r["description"]) for r in reports)
+    # The seeded photos carry GPS: the cleaning worker (the frozen program itself) removed it.
+    photos = [a for r in reports for a in r["attachments"]
+              if a["name"].lower().endswith((".jpg", ".jpeg"))]
+    assert photos and all(a["metadata_removed"] for a in photos), photos
     url, page = serve_first_page(runner)
     assert '<html lang="kk"' in page and "Оқу қоймасы" in page  # templates and catalogs
 

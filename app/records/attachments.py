@@ -133,11 +133,20 @@ def clean_image(data: bytes, fmt: str) -> bytes:
     return output
 
 
+def worker_command(name: str, script: Path) -> list[str]:
+    """How to start a cleaning worker: our interpreter in isolated mode on its script, or,
+    in the frozen USB kit (where ``sys.executable`` is the kuager program itself), the
+    program with ``--kuager-worker NAME`` (deploy/usb/kuager_entry.py dispatches it)."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "--kuager-worker", name]
+    return [sys.executable, "-I", str(script)]
+
+
 def run_worker(data: bytes, fmt: str, max_pixels: int,
                max_bytes: int) -> tuple[bytes, int]:
     """Run ``image_worker``: (its output, its exit status). The worker's peak RSS, as it
     reports it (POSIX), is kept in ``worker_stats``."""
-    argv = [sys.executable, "-I", str(_WORKER), fmt, str(max_pixels), str(max_bytes)]
+    argv = [*worker_command("image", _WORKER), fmt, str(max_pixels), str(max_bytes)]
     proc = subprocess.Popen(  # noqa: S603 (our own interpreter and script, no shell)
         argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:

@@ -112,7 +112,9 @@ def clean(data: bytes, media_type_hint: str | None = None) -> bytes | None:
         return None
     if kind in _MEDIA and not media_supported():
         return None
-    argv = [sys.executable, "-I", str(_WORKER), kind, str(len(data))]
+    from app.records.attachments import worker_command
+
+    argv = [*worker_command("scrub", _WORKER), kind, str(len(data))]
     with _CLEANS:
         proc = subprocess.Popen(  # noqa: S603 (our own interpreter and script, no shell)
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
