@@ -62,7 +62,9 @@ _APOSTROPHES = "'’ʼ‘`´ʹʺ′"
 
 #: Combining marks that may follow a letter inside a word (NFC leaves some uncomposed).
 _MARKS = "\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
-_PIECE = rf"[^\W_][^\W_{_MARKS}]*(?:[{_MARKS}]+[^\W_{_MARKS}]*)*"
+#: Possessive (``*+``): a run of marks that are also letters (U+0345 is both) must not be
+#: split in every possible way when a match fails (that backtracking is exponential).
+_PIECE = rf"[^\W_](?:[^\W_]|[{_MARKS}])*+"
 #: A word: letters and digits (any script), apostrophes only between letters.
 WORD_RE = re.compile(rf"{_PIECE}(?:[{_APOSTROPHES}]{_PIECE})*")
 #: Words joined by hyphens (Нур-Султан, Усть-Каменогорск): folded apart and joined.

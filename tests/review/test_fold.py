@@ -186,3 +186,11 @@ def test_case_does_not_matter(word: str) -> None:
 
 def test_very_long_word_is_cut() -> None:
     assert len(fold_word("ж" * 100_000 + "а")) <= 4 * 64
+
+
+def test_a_run_of_marks_that_are_also_letters_does_not_backtrack() -> None:
+    """U+0345 is a combining mark and a letter: 40 of them once took minutes to tokenise
+    (an ambiguous nested repetition: the test never finished); now it is linear."""
+    text = "a" + "\u0345" * 40 + "!"
+    assert compounds(text) == []
+    assert words(text) == ["a" + "\u0345" * 40]
