@@ -29,7 +29,13 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 from app.config import Config
 from app.store.store import Store
 from app.web.factory import create_operator_app
-from app.web.server import PUBLIC_GRACE_SECONDS, PUBLIC_SOCKET_TIMEOUT, PUBLIC_THREADS
+from app.web.server import (
+    LISTEN_BACKLOG,
+    PUBLIC_GRACE_SECONDS,
+    PUBLIC_SOCKET_TIMEOUT,
+    PUBLIC_THREADS,
+    Listener,
+)
 from tests.live import Browser, Server, child_env, kuager
 
 NAMELESS_FIELD = b'--XX\r\nContent-Disposition: form-data\r\n\r\nhello\r\n--XX--\r\n'
@@ -363,3 +369,25 @@ def test_after_the_hostile_requests_nothing_is_stored_and_the_log_is_clean(
     live.server.stop()
     log = live.server.proc.stderr.read() if live.server.proc.stderr else ""
     assert "Traceback" not in log, log[-3000:]
+
+
+def test_fifty_visitors_arriving_at_once_are_all_queued_by_the_kernel() -> None:
+    """The listen backlog holds a crowd: with cheroot's default of 5, connections past the
+    sixth wait for SYN retransmits (or are reset) while no worker has accepted yet."""
+
+    app = Flask("backlog")
+    app.config.update(KUAGER_SIDE="public", MAX_CONTENT_LENGTH=1024)
+    listener = Listener(app, "127.0.0.1", 0)
+    port = listener.bind()  # listening, but nothing accepts: only the kernel's queue counts
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(50):
+            sock = socket.socket()
+            sock.settimeout(0.5)
+            sockets.append(sock)
+            sock.connect(("127.0.0.1", port))  # times out once the queue is full
+        assert LISTEN_BACKLOG >= 50
+    finally:
+        for sock in sockets:
+            sock.close()
+        listener.server.socket.close()

@@ -44,6 +44,10 @@ PUBLIC_GRACE_SECONDS = 10.0
 #: ...and from then on the request must average 2 KiB/s: a 10 MiB video still has 85
 #: minutes, but holding all 32 threads costs a stalling client 64 KiB/s of real traffic.
 PUBLIC_MIN_BYTES_PER_SECOND = 2048
+#: Connections the kernel holds for a listener before it accepts them. cheroot's default is
+#: 5: fifty visitors arriving at once (a Tor onion after a call to report) overflowed it,
+#: and a client could see its connection reset before any answer.
+LISTEN_BACKLOG = 128
 #: Request line and headers together; a page needs a few KB. cheroot has no limit by default.
 MAX_HEADER_BYTES = 64 * 1024
 
@@ -131,6 +135,7 @@ class Listener:
                                   shutdown_timeout=2)
         self.server.server_name = "kuager"
         self.server.max_request_header_size = MAX_HEADER_BYTES
+        self.server.request_queue_size = LISTEN_BACKLOG
         if public:
             self.server.ConnectionClass = PacedConnection
         # A little above the app's own limit, so that the app's clear 413 page answers a
