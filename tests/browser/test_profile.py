@@ -1,7 +1,8 @@
 """Report text never reaches the browser profile on disk (issue 11, finding 1).
 
 A real headless Chromium, driven through chromedriver, writes a report with marker words in
-Kazakh and Russian, views it and the list, and quits. Then every file of the profile folder
+Kazakh and Russian, views it and the list, searches the list (one query that finds the report,
+one that finds nothing), and quits. Then every file of the profile folder
 (which the test chooses, on disk, so that it can be read afterwards) is searched for the
 markers in UTF-8 and UTF-16-LE.
 
@@ -38,6 +39,9 @@ MARKERS = {
     "victims-0-name": "Айгүлжасырынесім",
     "contact": "Тайныйконтактжурналиста",
 }
+#: Typed into the list page's search box only: what a monitor searches for is as telling as
+#: what they write.
+SEARCH_MARKER = "Іздеуқұпиясөзжасырын"
 HEADLESS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
             "--disable-extensions", "--window-size=1024,1600"]
 
@@ -83,6 +87,16 @@ def _drive(driver: WebDriver, base: str) -> None:
     assert MARKERS["title"] in driver.source()
     driver.get(report_url)  # and back again, as a monitor does
     assert MARKERS["description"] in driver.source()
+    for query, finds in ((MARKERS["place"], True), (SEARCH_MARKER, False)):
+        driver.get(f"{base}/reports?lang=kk")
+        list_url = driver.current_url()
+        driver.type('input[name="q"]', query)
+        driver.click('form.filters button[type="submit"]')
+        driver.wait_for_url(list_url)
+        assert query not in driver.current_url()  # an opaque id, never the words
+        results = driver.source()
+        assert query in results  # echoed in the search box of the page itself
+        assert (MARKERS["title"] in results) is finds
 
 
 def _found_in(profile: Path) -> list[tuple[str, str]]:
@@ -91,7 +105,7 @@ def _found_in(profile: Path) -> list[tuple[str, str]]:
         if not path.is_file() or path.is_symlink():
             continue
         data = path.read_bytes()
-        for name, marker in MARKERS.items():
+        for name, marker in [*MARKERS.items(), ("q", SEARCH_MARKER)]:
             for encoding in ("utf-8", "utf-16-le"):
                 if marker.encode(encoding) in data:
                     found.append((str(path.relative_to(profile)), f"{name}/{encoding}"))
