@@ -53,6 +53,15 @@ bench: setup  ## benchmarks against the reference age tool (prints tables)
 usb: setup  ## build dist/kuager-usb/ (PyInstaller, one folder) to copy onto a USB stick
 	$(BIN)/python deploy/usb/build.py --out dist/kuager-usb
 
+# Screenshots for the guides, taken by headless Chromium (apt-get install chromium
+# chromium-driver) from throw-away stores of fictional reports, into docs/screens/.
+.PHONY: review-screens training-screens
+review-screens: setup  ## screenshots for docs/REVIEW.md (a real browser, fictional reports)
+	$(BIN)/python docs/screens/review_screens.py
+
+training-screens: setup  ## screenshots for docs/TRAINING*.md in kk, ru and en (a real browser)
+	$(BIN)/python docs/screens/training_screens.py
+
 LOCK_OPTIONS := --quiet --allow-unsafe --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links
 
 lock: setup  ## renew requirements.lock and requirements-test.lock (pip-tools, with hashes)
