@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.cli import browser
 from tests.conftest import csrf_token, report_form
@@ -739,3 +741,57 @@ def test_make_setup_installs_with_require_hashes() -> None:
     assert "--require-hashes -r requirements-test.lock" in makefile
     assert "--no-deps -e ." in makefile
     assert "-e '.[test]'" not in makefile  # not resolving unpinned versions any more
+
+
+def _depth_of(value: object) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth_of, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth_of, value), default=0)
+    return 0
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ aЖ\n'),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(alphabet='[]{}"\\ aЖ', max_size=3), children, max_size=4),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_JSON_VALUES, chunk=st.sampled_from([1, 2, 3, 7, 64 * 1024]))
+def test_json_depth_is_exact_on_valid_json_across_chunk_boundaries(value: object,
+                                                                  chunk: int) -> None:
+    """Brackets, quotes and backslashes inside strings, strings cut by a chunk boundary."""
+    from app.exchange import schema
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(schema, "_DEPTH_CHUNK", chunk)
+        for ensure_ascii in (True, False):
+            raw = json.dumps(value, ensure_ascii=ensure_ascii).encode()
+            assert schema.json_depth(raw) == _depth_of(value)
+
+
+def test_a_crafted_entry_of_escaped_quotes_is_refused_in_linear_time(
+    tmp_path: Path,
+) -> None:
+    """An unterminated string of ``\\"`` pairs made the old string-skipping regex restart at
+    every quote: 13 s for 8 KB, 39 s for 32 KB, hours for 1 MiB (security review). Now the
+    whole 4 MiB entry (the largest allowed) is refused long before the test gives up."""
+    from app.exchange.staging import MAX_REPORT_ENTRY
+    from tests.test_hostile_input import _bundle
+
+    data = tmp_path / "coordinator"
+    init = kuager("init", "--role", "coordinator", data=data)
+    assert init.returncode == 0
+    from crypto import keys
+
+    recipient = keys.parse_recipient(init.stdout.strip().splitlines()[-1])
+    crafted = b'"' + b'\\"' * ((MAX_REPORT_ENTRY - 1) // 2)
+    assert len(crafted) <= MAX_REPORT_ENTRY
+    bundle = tmp_path / "crafted.age"
+    _bundle(bundle, recipient, {"report-" + "c" * 32 + ".json": crafted})
+    result = kuager("import", str(bundle), data=data)  # gives up after 120 s
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "malformed" in result.stderr

@@ -133,7 +133,9 @@ def test_markup_in_an_imported_report_is_inert(coordinator, tmp_path: Path) -> N
 def test_oversized_report_entry_is_refused(coordinator, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     data, recipient = coordinator
     bundle = tmp_path / "big.age"
-    padding = b" " * (16 * 1024 * 1024 + 1)
+    from app.exchange.staging import MAX_REPORT_ENTRY
+
+    padding = b" " * (MAX_REPORT_ENTRY + 1)
     _bundle(bundle, recipient, {"report-" + "a" * 32 + ".json": _document("x") + padding})
     result = CliRunner().invoke(
         main, ["import", str(bundle), "--data", str(data)], input=PASSPHRASE + "\n"

@@ -26,6 +26,7 @@ from werkzeug.datastructures import FileStorage
 
 from app.config import Config
 from app.exchange import schema as bundle_schema
+from app.exchange.staging import MAX_REPORT_ENTRY
 from app.records import attachments, reports, scrub
 from app.records.intake import real_uploads
 from app.store import keyring, meta
@@ -36,7 +37,7 @@ from crypto import age
 from crypto.errors import CryptoError
 
 MAGIC = b"kuager-inbox/v1\n"
-MAX_DOCUMENT = 16 * 1024 * 1024
+MAX_DOCUMENT = MAX_REPORT_ENTRY  # a sealed public submission is a report document
 _READ = 1024 * 1024
 
 

@@ -16,8 +16,11 @@ from app.messages import gettext as _
 from app.store.spool import EncryptedSpool
 from crypto.bundle import PADDING_ENTRY, ManifestEntry
 
-#: A report's JSON entry is read into memory; anything larger is hostile.
-MAX_REPORT_ENTRY = 16 * 1024 * 1024
+#: A report's JSON entry is read into memory; anything larger is hostile. The largest report
+#: the desk can write is about 1 MiB (a 200,000-character description in Cyrillic is 400 KB
+#: of UTF-8; groups hold at most 50 rows of short fields), so 4 MiB leaves room and keeps a
+#: hostile device's entry small (it was 16 MiB).
+MAX_REPORT_ENTRY = 4 * 1024 * 1024
 
 
 class ImportRefused(Exception):
