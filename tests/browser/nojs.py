@@ -152,7 +152,8 @@ class Browser(WebDriver):
         return dict(self.driver_script(_MEASURE))
 
     def screenshot(self, name: str) -> None:
-        """For a person to look at (git-ignored, like test_screens.py's)."""
+        """The whole page, for a person to look at (git-ignored, as test_screens.py's)."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        data = self._session("GET", "/screenshot")
-        (SCREENSHOTS / f"{name}.png").write_bytes(base64.b64decode(data))
+        shot = self.cdp("Page.captureScreenshot", {"format": "png",
+                                                   "captureBeyondViewport": True})
+        (SCREENSHOTS / f"{name}.png").write_bytes(base64.b64decode(shot["data"]))
