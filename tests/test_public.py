@@ -269,6 +269,13 @@ def test_settings_switch_the_full_form_on_and_off(client: FlaskClient,
     grown = public_client.post("/", data={"csrf_token": csrf_token(public_client, "/"),
                                           "add_victim": "1", "description": "x"})
     assert grown.status_code == 200 and 'name="victims-1-name"' in grown.get_data(as_text=True)
+    # The full form asks for a title: without one, a message and nothing stored.
+    refused = public_client.post("/", data={"csrf_token": csrf_token(public_client, "/"),
+                                            "save": "1", "description": "x",
+                                            "region": "almaty_city"})
+    assert refused.status_code == 400
+    assert "Give the report a short title." in refused.get_data(as_text=True)
+    assert _bodies(field_store) == []
     data = report_form(csrf_token=csrf_token(public_client, "/"), save="1")
     data["victims-0-name"] = "Айгүл"
     assert public_client.post("/", data=data,
