@@ -4,6 +4,12 @@ Tor forwards only to this app's port. It has no route that reads, lists or count
 reports, and it never trusts Accept-Language (Tor Browser always sends English).
 Limits are global, because behind Tor every visitor arrives from 127.0.0.1: a budget of
 submissions per hour for everyone together and a maximum request size (see docs/TOR.md).
+
+The form is short by default (:class:`ShortReportForm`: what happened, when, where, an
+optional contact, files), for a reporter who may be frightened, on a phone, over a slow
+Tor circuit. The monitor can switch the full monitor form on in Settings (``meta``
+key :data:`FULL_FORM_KEY`, inside the encrypted store). Either way ``POST /`` takes the
+fields CONTRACT.md names (title, rights, acts ...), shown or not.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import secrets
 import threading
 import time
 
+import sqlcipher3
 from flask import (
     Blueprint,
     abort,
@@ -23,11 +30,22 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import MultipleFileField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
 
 from app.exchange import inbox
-from app.records import intake, reports
+from app.records import codes, intake, reports
+from app.store import meta
 from app.web.db import get_db, get_store, writing
-from app.web.forms import PublicReportForm
+from app.web.forms import (
+    MultiCheckboxField,
+    PublicReportForm,
+    _choices,
+    _strip_nfc,
+    validate_iso_date,
+)
 
 bp = Blueprint("public", __name__)
 
@@ -61,6 +79,99 @@ def _budget() -> SubmissionBudget:
     return app.extensions["kuager.budget"]
 
 
+#: ``meta`` key: "1" when the public site shows the full monitor form (Settings).
+FULL_FORM_KEY = "public_full_form"
+
+#: The precision a date written as a day, a month or a year alone implies.
+_PRECISION = {10: "day", 7: "month", 4: "year"}
+TITLE_LENGTH = 80
+
+
+def full_form(conn: sqlcipher3.Connection) -> bool:
+    """True when the monitor switched the full field set on for the public site."""
+    return meta.get(conn, FULL_FORM_KEY) == "1"
+
+
+def set_full_form(conn: sqlcipher3.Connection, enabled: bool) -> None:
+    meta.set(conn, FULL_FORM_KEY, "1" if enabled else "0")
+
+
+class ShortReportForm(FlaskForm):
+    """What happened, when, where, an optional contact and files; nothing else is asked.
+
+    ``title``, ``rights`` and ``acts`` are not shown but are taken when posted (CONTRACT.md
+    names them for ``POST /``): the codes are checked against the lists as on the full form.
+    """
+
+    description = TextAreaField(
+        _l("What happened?"),
+        filters=[_strip_nfc],
+        validators=[DataRequired(_l("Describe what happened.")), Length(max=200_000)],
+    )
+    occurred_on = StringField(
+        _l("When did it happen?"), filters=[_strip_nfc], validators=[validate_iso_date]
+    )
+    region = SelectField(
+        _l("Region"), choices=_choices(codes.REGIONS, blank=True), default="",
+        validators=[Optional()],
+    )
+    place = StringField(_l("Place"), filters=[_strip_nfc], validators=[Length(max=300)])
+    contact = StringField(
+        _l("How to contact you (optional)"),
+        filters=[_strip_nfc],
+        validators=[Optional(), Length(max=300)],
+    )
+    attachments = MultipleFileField(_l("Photos, video or documents (optional)"))
+    save = SubmitField(_l("Send report"))
+    # Not on the page; accepted from a client that sends them (CONTRACT.md).
+    title = StringField(_l("Title"), filters=[_strip_nfc], validators=[Length(max=300)])
+    rights = MultiCheckboxField(_l("Rights affected"), choices=_choices(codes.RIGHTS))
+    acts = MultiCheckboxField(_l("What was done"), choices=_choices(codes.ACTS))
+
+    #: Fields the page does not show: their errors are listed above the form.
+    UNSHOWN = ("title", "rights", "acts")
+
+    def grow_requested(self) -> bool:
+        return False  # no repeatable groups on the short form
+
+    def report_data(self) -> dict[str, object]:
+        """The form as the full form's data, so ``reports.body_from_form`` makes a body
+        of the same shape (a coordinator's import checks every field's type)."""
+        occurred = self.occurred_on.data or ""
+        return {
+            "title": self.title.data or title_from(self.description.data or ""),
+            "description": self.description.data,
+            "occurred_on": occurred,
+            "occurred_precision": _PRECISION.get(len(occurred), "unknown"),
+            "ended_on": "",
+            "region": self.region.data or "unknown",
+            "place": self.place.data,
+            "abroad_country": "",
+            "rights": self.rights.data,
+            "acts": self.acts.data,
+            "victims": [],
+            "perpetrators": [],
+            "legal": [],
+            "sources": [],
+            "links": "",
+            "sensitivity": "normal",
+            "may_publish": False,  # the reporter was not asked: nothing is published
+            "withhold_names": True,
+            "contact": self.contact.data,
+        }
+
+
+def title_from(description: str) -> str:
+    """A title for the monitor's list: the first line of the description, cut at a word
+    before :data:`TITLE_LENGTH` characters."""
+    line = next((part for part in description.splitlines() if part.strip()), "")
+    line = " ".join(line.split())
+    if len(line) <= TITLE_LENGTH:
+        return line
+    cut = line[:TITLE_LENGTH].rsplit(" ", 1)[0] or line[:TITLE_LENGTH]
+    return cut.rstrip(" ,.;:—-") + "…"
+
+
 def new_receipt() -> str:
     code = "".join(secrets.choice(_RECEIPT_ALPHABET) for _ in range(12))
     return "-".join(code[i : i + 4] for i in range(0, 12, 4))
@@ -73,14 +184,16 @@ def submit() -> ResponseReturnValue:
         return render_template("public/closed.html"), 503
     if store.role != "field":  # a coordinator's machine never takes submissions
         abort(404)
-    form = PublicReportForm()
+    full = full_form(get_db())
+    form: PublicReportForm | ShortReportForm = PublicReportForm() if full else ShortReportForm()
     if request.method == "POST" and form.grow_requested():
-        return render_template("public/form.html", form=form)
+        return render_template("public/form.html", form=form, full=full)
     if form.validate_on_submit():
         if not _budget().take():
             return render_template("public/busy.html"), 429
         receipt = new_receipt()
-        body = reports.body_from_form(form.data)
+        data = form.data if isinstance(form, PublicReportForm) else form.report_data()
+        body = reports.body_from_form(data)
         body["receipt"] = receipt
         cfg = current_app.config["KUAGER"]
         uploads = request.files.getlist("attachments")
@@ -91,7 +204,7 @@ def submit() -> ResponseReturnValue:
                 intake.save(get_db(), cfg, body, uploads, origin="public")
         session["receipt"] = receipt
         return redirect(url_for("public.thanks"), 303)
-    return render_template("public/form.html", form=form), (
+    return render_template("public/form.html", form=form, full=full), (
         400 if request.method == "POST" else 200
     )
 

@@ -1,14 +1,18 @@
-"""Settings: passphrase change, duress, lockout, retention, fingerprint, and crypto-erase."""
+"""Settings: passphrase change, duress, lockout, retention, fingerprint, the public form's
+fields, and crypto-erase."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms import BooleanField, SubmitField
 
 from app.store import device, keyring, retention
 from app.store.store import BadPassphrase, StoreError
+from app.web import public
 from app.web.db import get_db, get_store
 from app.web.forms import (
     ChangePassphraseForm,
@@ -20,6 +24,15 @@ from app.web.forms import (
 )
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
+
+class PublicFieldsForm(FlaskForm):
+    """Which form the public site shows (field store). No passphrase asked: it changes the
+    questions a reporter sees, not what is stored or who can read it."""
+
+    full = BooleanField(_l("Show the full report form on the public site (rights, acts, "
+                           "people, perpetrators, legal provisions, sources)"))
+    submit = SubmitField(_l("Save the public form"))
+
 
 #: The confirmation word for a wipe, in every language, so a slip of the hand cannot erase.
 WIPE_WORDS = frozenset({"yes", "иә", "да"})
@@ -47,6 +60,8 @@ def _page(status: int = 200, **forms: FlaskForm) -> ResponseReturnValue:
         duress_clear_form=forms.get("duress_clear_form") or DuressClearForm(),
         lockout_form=lockout_form,
         retention_form=retention_form,
+        public_form=forms.get("public_form") or PublicFieldsForm(
+            data={"full": role == "field" and public.full_form(conn)}),
         wipe_form=forms.get("wipe_form") or WipeForm(),
     ), status
 
@@ -134,6 +149,19 @@ def retention_days() -> ResponseReturnValue:
         flash(_("Retention saved."), "info")
         return redirect(url_for("settings.index"), 303)
     return _page(400, retention_form=form)
+
+
+@bp.route("/public-form", methods=["POST"])
+def public_fields() -> ResponseReturnValue:
+    if get_store().role != "field":  # only a field store serves the public site
+        abort(404)
+    form = PublicFieldsForm()
+    if form.validate_on_submit():
+        public.set_full_form(get_db(), bool(form.full.data))
+        flash(_("The public site now shows the full report form.") if form.full.data
+              else _("The public site now shows the short form."), "info")
+        return redirect(url_for("settings.index"), 303)
+    return _page(400, public_form=form)
 
 
 @bp.route("/wipe", methods=["POST"])
