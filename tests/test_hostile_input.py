@@ -269,8 +269,16 @@ def test_another_device_cannot_revise_a_report(coordinator, tmp_path: Path) -> N
     lambda d: d | {"report": d["report"] | {"body": d["report"]["body"] | {"evil": "x"}}},
     lambda d: d | {"attachments": [{"name": 5}]},
     lambda d: d | {"custody": [{"event": None}]},
+    # A boolean where a table expects text broke every table and the briefing (review F3).
+    lambda d: d | {"report": d["report"] | {"body": d["report"]["body"]
+                                             | {"legal": [{"code": True}]}}},
+    lambda d: d | {"report": d["report"] | {"body": d["report"]["body"]
+                                             | {"victims": [{"name": "x", "consent": "yes"}]}}},
+    lambda d: d | {"report": d["report"] | {"body": d["report"]["body"]
+                                             | {"perpetrators": [{"kind": 5}]}}},
 ], ids=["not-json", "list", "no-report", "body-string", "id-list", "id-path", "date-int",
-        "title-dict", "unknown-field", "attachment-name-int", "custody-null"])
+        "title-dict", "unknown-field", "attachment-name-int", "custody-null", "legal-code-bool",
+        "consent-string", "perpetrator-int"])
 def test_malformed_documents_are_refused_cleanly(coordinator, tmp_path: Path, mutate) -> None:  # type: ignore[no-untyped-def]
     data, recipient = coordinator
     mutated = mutate(_document_dict())

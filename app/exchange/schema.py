@@ -24,6 +24,7 @@ _ENTRY = re.compile(r"[a-z0-9][a-z0-9._-]{0,127}")
 _TEXT_FIELDS = frozenset(BODY_FIELDS) - {"rights", "acts", "sources", "victims",
                                          "perpetrators", "legal", "may_publish",
                                          "withhold_names"}
+_ROW_FLAGS = frozenset({"consent", "may_name"})
 _MAX_TEXT = 1_000_000
 _MAX_ITEMS = 1000
 _MAX_SIZE = 1 << 50
@@ -77,8 +78,11 @@ def _check_body(body: Any) -> None:
                 _text(code, name, 100, single_line=True)
         elif name in ("victims", "perpetrators", "legal"):
             for row in _list(value, name):
+                # Consent flags are booleans; every other field of a row is text (tables,
+                # statistics and the briefing read it as text).
                 if not isinstance(row, dict) or not all(
-                        isinstance(v, str | bool) or v is None for v in row.values()):
+                        v is None or isinstance(v, bool if k in _ROW_FLAGS else str)
+                        for k, v in row.items()):
                     raise _bad(name)
         elif name in ("may_publish", "withhold_names"):
             if not isinstance(value, bool):
