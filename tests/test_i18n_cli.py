@@ -98,3 +98,46 @@ def test_cli_error_from_environment(env: dict[str, str], lang: str, tmp_path: Pa
                                 env={**CLEAN_ENV, **env})
     assert result.exit_code == 1
     assert NO_STORE[lang] in result.stderr
+
+
+INIT_LINES = {
+    "kk": ("Үйлестірушінің шифрланған қоймасы құрылды: ", "Нақты қойма (оқу қоймасы емес).",
+           "Ашық кілттің саусақ ізі: ", "телефон арқылы"),
+    "ru": ("Создано зашифрованное хранилище координатора: ", "Настоящее хранилище (не учебное).",
+           "Отпечаток открытого ключа: ", "по телефону"),
+    "en": ("Created an encrypted coordinator store in ", "Real store (not for training).",
+           "Fingerprint of the public key: ", "by phone"),
+}
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_init_says_what_was_created_in_the_language(lang: str, tmp_path: Path) -> None:
+    from tests.conftest import PASSPHRASE
+
+    result = CliRunner().invoke(
+        main, ["--data", str(tmp_path / "c"), "--lang", lang, "init", "--role", "coordinator"],
+        input=PASSPHRASE + "\n", env=CLEAN_ENV)
+    assert result.exit_code == 0, result.output
+    created, real, fingerprint, phone = INIT_LINES[lang]
+    lines = result.stdout.splitlines()
+    assert lines[0] == created + str((tmp_path / "c").resolve())
+    assert lines[1] == real and lines[2].startswith(fingerprint) and phone in lines[3]
+    assert lines[-1].startswith("age1")  # the contract: the key is the last line
+
+
+@pytest.mark.parametrize(("lang", "created", "training"), [
+    ("kk", "Далалық құрылғының шифрланған қоймасы құрылды: ", "Оқу қоймасы: "),
+    ("ru", "Создано зашифрованное хранилище полевого устройства: ", "Учебное хранилище: "),
+])
+def test_init_field_in_the_language(lang: str, created: str, training: str,
+                                    tmp_path: Path) -> None:
+    from tests.conftest import PASSPHRASE
+
+    result = CliRunner().invoke(
+        main, ["--data", str(tmp_path / "f"), "init", "--role", "field", "--training"],
+        input=PASSPHRASE + "\n", env={**CLEAN_ENV, "LANG": f"{lang}_KZ.UTF-8"})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(created) and lines[1].startswith(training)
+    assert lines[2].startswith({"kk": "Құрылғының саусақ ізі: ",
+                                "ru": "Отпечаток устройства: "}[lang])
