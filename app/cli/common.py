@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from app.cli.help import PathArg
 from app.config import ConfigError, load_config
 from app.messages import cli_gettext as _
 from app.messages import disk_full_path, is_disk_full
@@ -39,7 +40,7 @@ def data_option(func: F) -> F:
     return click.option(
         "--data",
         "data",
-        type=click.Path(file_okay=False, path_type=Path),
+        type=PathArg(file_okay=False, path_type=Path),
         default=None,
         help="Store folder (default: $KUAGER_DATA, else ./instance).",
     )(func)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import click
 
 from app.cli.common import UserError, command, data_option, open_store, read_line, read_secret
+from app.cli.help import ChoiceArg, Group, PathArg
 from app.messages import cli_gettext as _
 from app.messages import cli_language, cli_ngettext, set_language
 
@@ -29,12 +30,12 @@ if TYPE_CHECKING:
 # -- the group -------------------------------------------------------------------------
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @data_option
 @click.option(
     "--lang", default=None, help="Language of messages: kk, ru or en (default: from LANG)."
 )
-@click.version_option(package_name="kuager")
+@click.version_option(package_name="kuager", help="Show the version and exit.")
 def main(data: Path | None, lang: str | None) -> None:
     """Kuager: encrypted incident reports, sealed bundles, coordinator review."""
     os.umask(0o077)  # every file this process makes is the owner's only (0600, folders 0700)
@@ -42,7 +43,9 @@ def main(data: Path | None, lang: str | None) -> None:
 
 
 @command(main, "init")
-@click.option("--role", type=click.Choice(["field", "coordinator"]), required=True)
+@click.option("--role", type=ChoiceArg(["field", "coordinator"]), required=True,
+              help="field: a monitor's device that writes reports; coordinator: the store "
+                   "that imports and reviews them.")
 @click.option(
     "--hybrid",
     is_flag=True,
@@ -136,7 +139,8 @@ def identity() -> None:
 
 
 @command(identity, "export")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--out", type=PathArg(dir_okay=False, path_type=Path), required=True,
+              help="File to write: an age file, encrypted with a passphrase you choose.")
 @click.pass_context
 def identity_export(ctx: click.Context, data: Path | None, out: Path) -> None:
     """Write the identities to an age file encrypted with a passphrase.
@@ -154,7 +158,7 @@ def identity_export(ctx: click.Context, data: Path | None, out: Path) -> None:
 
 
 @command(identity, "import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=PathArg(exists=True, dir_okay=False, path_type=Path))
 @click.pass_context
 def identity_import(ctx: click.Context, data: Path | None, file: Path) -> None:
     """Add identities exported by another coordinator.

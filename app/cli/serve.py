@@ -21,6 +21,7 @@ import click
 
 from app.cli.browser import PrivateBrowser
 from app.cli.common import UserError
+from app.cli.help import PathArg
 from app.messages import cli_gettext as _
 
 if TYPE_CHECKING:  # imported when serving: `kuager --help` must not load Flask
@@ -121,7 +122,8 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
         help="Let --host be an address other machines can reach (they then see every page "
              "once the store is unlocked).",
     )
-    @click.option("--port", default=8470, show_default=True, type=int)
+    @click.option("--port", default=8470, show_default=True, type=int,
+                  help="Port of the operator pages (0: a free one).")
     @click.option(
         "--public-port",
         type=int,
@@ -131,7 +133,7 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
     @click.option("--onion", is_flag=True, help="Publish the public site as a Tor onion service.")
     @click.option(
         "--tor-config",
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        type=PathArg(exists=True, dir_okay=False, path_type=Path),
         default=None,
         help="File of torrc lines for the tor Kuager starts.",
     )
