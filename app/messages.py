@@ -30,7 +30,6 @@ from __future__ import annotations
 import errno
 import gettext as stdlib_gettext
 import os
-import struct
 import sys
 from collections.abc import Mapping
 from functools import lru_cache
@@ -108,6 +107,8 @@ def _catalog(code: str) -> stdlib_gettext.NullTranslations:
 
 def _compiled_catalog(code: str) -> stdlib_gettext.GNUTranslations | None:
     """The ``.mo`` file of ``code`` if it is at least as new as its ``.po``."""
+    import struct  # GNUTranslations' own error for a truncated file
+
     base = TRANSLATIONS_DIR / code / "LC_MESSAGES"
     mo_path, po_path = base / f"{DOMAIN}.mo", base / f"{DOMAIN}.po"
     try:

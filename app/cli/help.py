@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import os
+import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -127,7 +129,36 @@ def translated(command: click.Command, ctx: click.Context | None) -> Iterator[No
                 param.help = text
 
 
+class Context(click.Context):
+    """click's context, measuring the terminal without ``shutil`` (which brings lzma, bz2
+    and zlib: milliseconds of a ``--help`` that should take a few tens)."""
+
+    def make_formatter(self) -> click.HelpFormatter:
+        from click import formatting
+
+        width = self.terminal_width or formatting.FORCED_WIDTH
+        if width is None:
+            width = max(min(_terminal_columns(), self.max_content_width or 80) - 2, 50)
+        return self.formatter_class(width=width, max_width=self.max_content_width)
+
+
+def _terminal_columns() -> int:
+    """As ``shutil.get_terminal_size().columns``: ``COLUMNS``, else the terminal, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns > 0:
+        return columns
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
 class _Translated(click.Command):
+    context_class = Context
+
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with translated(self, ctx):
             super().format_help(ctx, formatter)
@@ -152,10 +183,8 @@ class Group(_Translated, click.Group):
     group_class = type  # subgroups are Groups too
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if ctx.parent is None:
-            lang = _lang_before_command(args, self.commands)
-            if lang is not None:
-                set_language(lang)
+        if ctx.parent is None:  # resolved once here, not again for each text on the page
+            set_language(_lang_before_command(args, self.commands))
         return super().parse_args(ctx, args)
 
 

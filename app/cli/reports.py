@@ -7,7 +7,6 @@ so standard output stays one JSON object a line.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +95,7 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
                 if row is None:
                     continue
                 if as_json:
+                    import json  # here: `kuager --help` stays light
                     click.echo(json.dumps(reports.as_json(conn, row, store.role),
                                           ensure_ascii=False))
                 else:

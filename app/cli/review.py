@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -97,6 +96,7 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
             store.lock()
         if as_json:
             for item in result.as_dicts():
+                import json  # here: `kuager --help` stays light
                 click.echo(json.dumps(item, ensure_ascii=False))
         else:
             for values, n in result.rows:

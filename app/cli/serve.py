@@ -8,10 +8,6 @@ no onion visitor can reach an operator page even though every Tor request arrive
 
 from __future__ import annotations
 
-import errno
-import ipaddress
-import signal
-import socket
 import sys
 import threading
 from pathlib import Path
@@ -19,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from app.cli.browser import PrivateBrowser
 from app.cli.common import UserError
 from app.cli.help import PathArg
 from app.messages import cli_gettext as _
 
 if TYPE_CHECKING:  # imported when serving: `kuager --help` must not load Flask
+    from app.cli.browser import PrivateBrowser
     from app.store.store import Store
     from app.web.server import Listener
 
@@ -218,6 +214,8 @@ def _serve(store: Store, listeners: list[Listener], *, onion: bool, tor_config: 
 
 def _open_browser(url: str) -> PrivateBrowser:
     """A throwaway private profile in memory, removed when serve ends (app/cli/browser.py)."""
+    from app.cli.browser import PrivateBrowser  # subprocess, tempfile: not for --help
+
     browser = PrivateBrowser(url, _warn)
     browser.open()
     return browser
@@ -229,6 +227,8 @@ def check_host(host: str, *, allow: bool) -> list[str]:
     Even allowed, a wildcard (0.0.0.0, ::) is refused: the Host check needs the one
     address the pages are served on.
     """
+    import ipaddress
+
     from app.web.security import is_loopback
 
     if host == "localhost" or is_loopback(host):
@@ -298,6 +298,8 @@ def bind_failure(host: str, port: int, option: str) -> str:
     cheroot's own error keeps only an English text (the errno is lost), so a plain socket
     tries the same address to learn the reason.
     """
+    import errno
+
     code = _bind_errno(host, port)
     if code == errno.EADDRINUSE:
         return _("port %(port)s on %(host)s is already in use by another program (another "
@@ -319,6 +321,8 @@ _NO_SUCH_ADDRESS = -1
 
 def _bind_errno(host: str, port: int) -> int | None:
     """The errno of binding ``host:port`` as cheroot does (SO_REUSEADDR off Windows)."""
+    import socket
+
     try:
         infos = socket.getaddrinfo(host.strip("[]"), port, socket.AF_UNSPEC,
                                    socket.SOCK_STREAM, 0, socket.AI_PASSIVE)
@@ -344,6 +348,8 @@ def _wait_for_signal(service: Any) -> bool:
     An onion service whose tor is gone is silently unreachable: better to stop loudly,
     so that a supervisor (systemd) starts everything again.
     """
+    import signal
+
     done = threading.Event()
 
     def stop(_signum: int, _frame: Any) -> None:
