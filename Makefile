@@ -3,7 +3,11 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 DATA   ?= instance
+# `make run PORT=8480`: the operator pages' port. The address is always 127.0.0.1 (never
+# a variable here: another address shows every page to the network; see docs/CLI.md).
+PORT   ?= 8470
 
 .PHONY: help setup run test lint translations check-strings bench reliability lock clean usb
 
@@ -20,11 +24,21 @@ $(STAMP): pyproject.toml requirements.lock requirements-test.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+# What running needs and nothing else: requirements.lock (hash-checked), no test or lint
+# tools. `make setup` and `make test` add those (requirements-test.lock includes it all).
+$(RUN_STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $(RUN_STAMP)
+
 setup: $(STAMP)  ## create the virtualenv and install Kuager with its test tools
 	$(BIN)/pybabel compile -d translations -D messages
 
-run: setup  ## serve the store in ./instance on http://127.0.0.1:8470/
-	$(BIN)/kuager --data $(DATA) serve
+run: $(RUN_STAMP)  ## install what running needs, serve ./instance on http://127.0.0.1:8470/ (PORT=…)
+	$(BIN)/pybabel --quiet compile -d translations -D messages
+	$(BIN)/kuager --data $(DATA) serve --host 127.0.0.1 --port $(PORT)
 
 test: setup  ## the whole test suite
 	$(BIN)/python -m pytest

@@ -17,6 +17,12 @@ including ``C``/``POSIX``, is English. No Flask request is needed::
 Placeholders follow Flask-Babel: named ``%(name)s`` with keyword arguments, and
 ``cli_ngettext`` passes ``num`` itself. Extraction needs the keywords ``cli_gettext``
 and ``cli_ngettext:1,2`` (``make translations``); ``_``/``ngettext`` aliases work too.
+``N_`` marks a text that is translated later, where it is shown (``--help``).
+
+The catalogs are read with the standard library's ``gettext`` from the compiled ``.mo``
+files, so a Kazakh or Russian ``--help`` loads neither Babel nor Flask; only a ``.po``
+newer than its ``.mo`` (a translator's edit, not yet compiled) goes through
+``app.i18n.load_catalog``, which compiles it in memory.
 """
 
 from __future__ import annotations
@@ -27,9 +33,11 @@ import os
 import sys
 from collections.abc import Mapping
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "N_",
     "SUPPORTED_LOCALES",
     "cli_gettext",
     "cli_language",
@@ -45,6 +53,10 @@ __all__ = [
 
 #: The languages of every page and message (``app.i18n`` takes them from here).
 SUPPORTED_LOCALES: tuple[str, ...] = ("kk", "ru", "en")
+
+#: ``translations/`` next to ``app/``: the same folder as ``app.i18n.TRANSLATIONS_DIR``.
+TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
+DOMAIN = "messages"
 
 _ENV_ORDER = ("LC_ALL", "LC_MESSAGES", "LANG")
 _state: dict[str, str | None] = {"lang": None}
@@ -72,17 +84,40 @@ def resolve_language(lang: str | None = None, environ: Mapping[str, str] | None 
     return "en"
 
 
+def N_(text: str) -> str:  # gettext's usual name for a no-op marker
+    """Mark ``text`` for the catalogs; it is translated where it is shown."""
+    return text
+
+
 @lru_cache(maxsize=len(SUPPORTED_LOCALES))
 def _catalog(code: str) -> stdlib_gettext.NullTranslations:
     if code == "en":
         return stdlib_gettext.NullTranslations()
-    # Imported here: ``kuager --help`` (English, no message) must not pay for Babel.
+    compiled = _compiled_catalog(code)
+    if compiled is not None:
+        return compiled
+    # A .po edited since the last compile, or no .mo (a fresh clone): Babel compiles it.
     from app.i18n import CatalogError, load_catalog
 
     try:
         return load_catalog(code)
     except CatalogError:
         return stdlib_gettext.NullTranslations()
+
+
+def _compiled_catalog(code: str) -> stdlib_gettext.GNUTranslations | None:
+    """The ``.mo`` file of ``code`` if it is at least as new as its ``.po``."""
+    import struct  # GNUTranslations' own error for a truncated file
+
+    base = TRANSLATIONS_DIR / code / "LC_MESSAGES"
+    mo_path, po_path = base / f"{DOMAIN}.mo", base / f"{DOMAIN}.po"
+    try:
+        if po_path.is_file() and po_path.stat().st_mtime > mo_path.stat().st_mtime:
+            return None
+        with mo_path.open("rb") as handle:
+            return stdlib_gettext.GNUTranslations(handle)
+    except (OSError, ValueError, struct.error):  # missing or damaged: app.i18n says why
+        return None
 
 
 def cli_translator(lang: str | None = None,

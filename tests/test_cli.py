@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,50 @@ def test_coordinator_prints_its_key_last(runner: CliRunner, tmp_path: Path) -> N
     assert last.startswith("age1") and not last.startswith("age1pq")
     keys = run(runner, "pubkey", "--data", str(tmp_path / "c"), stdin=PASSPHRASE + "\n")
     assert keys.stdout.split() == [last]
+
+
+FINGERPRINT = r"\d{5}(?: \d{5}){5}"  # as the export, settings and devices pages show it
+
+
+@pytest.mark.parametrize("extra", [(), ("--hybrid",)], ids=["x25519", "hybrid"])
+def test_init_coordinator_says_what_where_and_the_fingerprint(
+        runner: CliRunner, tmp_path: Path, extra: tuple[str, ...]) -> None:
+    """Issue 14: the fingerprint a monitor compares by phone was never printed."""
+    from app.store import keyring
+
+    lines = init(runner, tmp_path / "c", "coordinator", *extra).stdout.splitlines()
+    key = lines[-1]
+    assert lines[0] == f"Created an encrypted coordinator store in {(tmp_path / 'c').resolve()}"
+    assert lines[1] == "Real store (not for training)."
+    # The very digits the field's export page shows beside the pasted key.
+    assert lines[2] == f"Fingerprint of the public key: {keyring.key_fingerprint(key)}"
+    assert re.fullmatch(FINGERPRINT, lines[2].rsplit(": ", 1)[1])
+    assert "by phone" in lines[3]
+
+
+def test_init_field_training_says_what_where_and_the_device_fingerprint(
+        runner: CliRunner, tmp_path: Path) -> None:
+    from app.config import load_config
+    from app.store import device, keyfile
+    from app.store.store import KDF_PROFILE, Store
+
+    lines = init(runner, tmp_path / "f", "field", "--training").stdout.splitlines()
+    assert lines[0] == f"Created an encrypted field store in {(tmp_path / 'f').resolve()}"
+    assert lines[1].startswith("Training store: for fictional data only")
+    store = Store(load_config(tmp_path / "f"))
+    key = store.check_passphrase(PASSPHRASE)
+    store.unlock(PASSPHRASE)
+    conn = store.connect()
+    try:
+        assert lines[2] == f"Device fingerprint: {device.fingerprint(conn)}"
+    finally:
+        conn.close()
+        store.lock()
+    assert re.fullmatch(FINGERPRINT, lines[2].rsplit(": ", 1)[1]) and "by phone" in lines[3]
+    # The key file's sealed note says training too (a duress unlock keeps the mode).
+    slots = keyfile.parse(store.config.key_file.read_bytes(), KDF_PROFILE).slots
+    note = keyfile.open_note(key, slots[0].note)
+    assert note is not None and (note.role, note.training) == ("field", True)
 
 
 def test_hybrid_coordinator(runner: CliRunner, tmp_path: Path) -> None:

@@ -42,11 +42,16 @@ def test_help_imports_nothing_heavy(argv: list[str]) -> None:
     assert sorted(loaded & set(HEAVY)) == []
 
 
-def test_help_in_russian_is_still_light() -> None:
-    """A language from the environment loads no catalog until a message is printed."""
-    result = subprocess.run([sys.executable, "-c", PROBE, "--help"], capture_output=True,
+@pytest.mark.parametrize(("lang", "usage"), [("ru_RU.UTF-8", "Использование:"),
+                                           ("kk_KZ.UTF-8", "Қолданылуы:")])
+@pytest.mark.parametrize("argv", [["--help"], ["init", "--help"]], ids=" ".join)
+def test_translated_help_is_still_light(argv: list[str], lang: str, usage: str) -> None:
+    """The help page in Russian or Kazakh reads the compiled catalog with the standard
+    library's gettext: no Babel, no Flask."""
+    result = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True,
                             text=True, timeout=60, check=True,
-                            env={"LANG": "ru_RU.UTF-8", "PATH": "/usr/bin:/bin"})
+                            env={"LANG": lang, "PATH": "/usr/bin:/bin"})
+    assert result.stdout.startswith(usage)
     assert sorted(set(json.loads(result.stdout.strip().splitlines()[-1])) & set(HEAVY)) == []
 
 
@@ -66,3 +71,27 @@ def test_option_choices_mirror_their_modules() -> None:
     assert cli_seizure.LANGUAGES == passphrase.LANGUAGES
     assert cli_seizure.WORDS_PER_SUGGESTION == passphrase.WORDS_PER_SUGGESTION
     assert cli_training.MAX_COUNT == seed.MAX_COUNT
+
+
+#: What a help page may load beyond ``import click``: Kuager's CLI modules, the text
+#: wrapping click draws help with, and ``struct`` for reading a compiled catalog.
+BEYOND_CLICK = {"textwrap", "click._textwrap", "struct", "_struct"}
+
+
+@pytest.mark.parametrize("lang", ["C.UTF-8", "ru_RU.UTF-8"])
+@pytest.mark.parametrize("argv", [["--help"], ["serve", "--help"], ["export", "--help"]],
+                         ids=" ".join)
+def test_help_loads_little_beyond_click(argv: list[str], lang: str) -> None:
+    """Issue 10 finding 14: --help imported the browser launcher (subprocess, tempfile,
+    shutil and with it lzma, bz2, zlib), socket, json and the configuration module, each a
+    few milliseconds of a start that click alone already costs."""
+    env = {"LANG": lang, "PATH": "/usr/bin:/bin"}
+    floor = subprocess.run([sys.executable, "-c", "import click, json, sys; "
+                            "print(json.dumps(sorted(sys.modules)))"], capture_output=True,
+                           text=True, timeout=60, check=True, env=env)
+    result = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True,
+                            text=True, timeout=60, check=True, env=env)
+    extra = set(json.loads(result.stdout.strip().splitlines()[-1])) - set(
+        json.loads(floor.stdout))
+    assert sorted(name for name in extra if not name.startswith(("app.cli", "app.messages"))
+                  and name != "app" and name not in BEYOND_CLICK) == []

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.live import Browser, Server, child_env, kuager
 
 
@@ -81,3 +83,59 @@ def test_oversized_headers_are_refused_by_the_server(tmp_path: Path) -> None:
             reply = conn.recv(200)
         assert reply.startswith(b"HTTP/1.1 4"), reply
         assert Browser(public).get("/")[0] == 200  # and the site still answers
+
+
+BUSY = {
+    "en": "is already in use by another program",
+    "ru": "уже занят другой программой",
+    "kk": "басқа бағдарлама пайдаланып тұр",
+}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _serve_with_busy_port(data: Path, option: str, lang: str) -> tuple[int, str, str, int]:
+    """``kuager serve`` while a socket holds the port ``option`` asks for; (status, stdout,
+    stderr, the busy port). A server left running fails the test by the timeout."""
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        taken = int(busy.getsockname()[1])
+        ports = (["--port", str(taken)] if option == "--port"
+                 else ["--port", str(_free_port()), "--public-port", str(taken)])
+        result = subprocess.run(
+            [sys.executable, "-m", "app", "--data", str(data), "serve", "--no-browser", *ports],
+            input="correct horse battery staple\n", capture_output=True, text=True, timeout=60,
+            env=child_env(LANG=f"{lang}_KZ.UTF-8" if lang != "en" else "C.UTF-8",
+                          LC_ALL="", LC_MESSAGES=""), check=False)
+    return result.returncode, result.stdout, result.stderr, taken
+
+
+@pytest.fixture(scope="module")
+def field_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("serve") / "f"
+    assert kuager("init", "--role", "field", data=data).returncode == 0
+    return data
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+@pytest.mark.parametrize("option", ["--public-port", "--port"])
+def test_a_busy_port_is_one_error_line_and_nothing_keeps_running(
+        field_store: Path, option: str, lang: str) -> None:
+    """Issue 14: with the public port busy, serve printed the error but kept running (the
+    operator listener's threads), its port answering nothing."""
+    status, out, err, taken = _serve_with_busy_port(field_store, option, lang)
+    assert status == 1
+    assert out == ""  # no URL of a server that is not serving
+    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err
+    assert BUSY[lang] in err and str(taken) in err and option in err

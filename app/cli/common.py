@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import getpass
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from app.config import ConfigError, load_config
+from app.cli.help import PathArg
 from app.messages import cli_gettext as _
 from app.messages import disk_full_path, is_disk_full
 
@@ -27,6 +26,7 @@ _USER_ERRORS = (
     ("app.store.store", "StoreError"),
     ("crypto.errors", "CryptoError"),
     ("app.tor.onion", "OnionError"),
+    ("app.config", "ConfigError"),
 )
 
 
@@ -39,7 +39,7 @@ def data_option(func: F) -> F:
     return click.option(
         "--data",
         "data",
-        type=click.Path(file_okay=False, path_type=Path),
+        type=PathArg(file_okay=False, path_type=Path),
         default=None,
         help="Store folder (default: $KUAGER_DATA, else ./instance).",
     )(func)
@@ -53,7 +53,7 @@ def _fail_cleanly(func: F) -> F:
         except Exception as exc:
             if is_disk_full(exc):
                 _die(_disk_full_message(exc))
-            if isinstance(exc, (UserError, ConfigError)) or _is_user_error(exc):
+            if isinstance(exc, UserError) or _is_user_error(exc):
                 _die(str(exc))
             if isinstance(exc, OSError):
                 _die(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
@@ -101,6 +101,8 @@ def command(group: click.Group, name: str, **kwargs: Any) -> Callable[[F], F]:
 def read_secret(prompt: str, *, confirm: bool = False) -> str:
     """A terminal prompt without echo, or one line of standard input."""
     if sys.stdin is not None and sys.stdin.isatty():
+        import getpass
+
         first = getpass.getpass(f"{prompt}: ")
         if confirm and getpass.getpass(_("Repeat") + ": ") != first:
             raise UserError(_("the two passphrases differ"))
@@ -123,6 +125,7 @@ def read_line(prompt: str) -> str:
 def open_store(
     ctx: click.Context, data: Path | None, *, unlock: bool = True, role: str | None = None
 ) -> Store:
+    from app.config import load_config
     from app.store.store import Store
 
     chosen = data or ctx.find_root().params.get("data")

@@ -6,7 +6,6 @@ fingerprint with the monitor (over the phone, in person) and confirmed it.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
         with keyring.connection(store) as conn:
             for device in triage.devices(conn):
                 if as_json:
+                    import json  # here: `kuager --help` stays light
                     click.echo(json.dumps(device, ensure_ascii=False))
                 else:
                     state = _("confirmed") if device["confirmed"] else _("NOT CONFIRMED")

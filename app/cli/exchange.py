@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from app.cli.help import PathArg
 from app.messages import cli_gettext as _
 from app.messages import cli_ngettext
 
@@ -15,7 +16,7 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
     @command(main, "export")
     @click.option(
         "--out",
-        type=click.Path(path_type=Path),
+        type=PathArg(path_type=Path),
         required=True,
         help="Bundle file to write (e.g. on a USB stick); an existing folder: a bundle "
         "with a random name in it.",
@@ -29,7 +30,7 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
     def export(ctx: click.Context, data: Path | None, out: Path, purge: bool) -> None:
         """Seal every report not yet exported (drafts stay) into bundles for all recipients.
 
-        One bundle holds about 7,000 reports; more go to FILE-2, FILE-3... (or, for a
+        One bundle holds about 6,600 small reports; more go to FILE-2, FILE-3... (or, for a
         folder, more random names). Reads: the store passphrase. Prints each bundle on
         stderr and the number of reports sealed as the last line of stdout; with nothing
         to seal writes no file and exits 1.
@@ -74,7 +75,7 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
         metavar="BUNDLE...",
         nargs=-1,
         required=True,
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=PathArg(dir_okay=False, path_type=Path),
     )
     @click.pass_context
     def import_(ctx: click.Context, data: Path | None, bundle_files: tuple[Path, ...]) -> None:

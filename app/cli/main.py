@@ -12,12 +12,17 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from app.cli.common import UserError, command, data_option, open_store, read_line, read_secret
+from app.cli.help import ChoiceArg, Group, PathArg
 from app.messages import cli_gettext as _
 from app.messages import cli_language, cli_ngettext, set_language
+
+if TYPE_CHECKING:
+    from app.store.store import Store
 
 # The store, records and crypto modules are imported inside each command, never here:
 # `kuager --help` must not load SQLCipher, cryptography, Flask or stem (tests/test_cli_start.py).
@@ -25,12 +30,12 @@ from app.messages import cli_language, cli_ngettext, set_language
 # -- the group -------------------------------------------------------------------------
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @data_option
 @click.option(
     "--lang", default=None, help="Language of messages: kk, ru or en (default: from LANG)."
 )
-@click.version_option(package_name="kuager")
+@click.version_option(package_name="kuager", help="Show the version and exit.")
 def main(data: Path | None, lang: str | None) -> None:
     """Kuager: encrypted incident reports, sealed bundles, coordinator review."""
     os.umask(0o077)  # every file this process makes is the owner's only (0600, folders 0700)
@@ -38,7 +43,9 @@ def main(data: Path | None, lang: str | None) -> None:
 
 
 @command(main, "init")
-@click.option("--role", type=click.Choice(["field", "coordinator"]), required=True)
+@click.option("--role", type=ChoiceArg(["field", "coordinator"]), required=True,
+              help="field: a monitor's device that writes reports; coordinator: the store "
+                   "that imports and reviews them.")
 @click.option(
     "--hybrid",
     is_flag=True,
@@ -51,10 +58,11 @@ def init(ctx: click.Context, *, data: Path | None, role: str, hybrid: bool,
          training: bool) -> None:
     """Create an encrypted store. Reads: the new passphrase.
 
-    A coordinator store prints its public key (age1...) as the last line.
+    Says what was created and where; prints the fingerprint to compare by phone (the
+    device's, or the coordinator key's); a coordinator store prints its public key
+    (age1...) as the last line.
     """
-    from app.store import keyring, passphrase
-    from app.store import training as training_mode
+    from app.store import passphrase
 
     store = open_store(ctx, data, unlock=False)
     if store.exists():
@@ -66,17 +74,51 @@ def init(ctx: click.Context, *, data: Path | None, role: str, hybrid: bool,
     reason = passphrase.weakness(secret)
     if reason is not None:
         raise UserError(reason)
-    store.create(secret, role)
+    for line in _create_store(store, secret, role, hybrid=hybrid, training=training):
+        click.echo(line)
+
+
+def _create_store(store: Store, secret: str, role: str, *, hybrid: bool,
+                  training: bool) -> list[str]:
+    """Create the store and its keys; the lines ``init`` prints (docs/CLI.md)."""
+    from app.store import device, keyring
+    from app.store import training as training_mode
+
+    # The training mode goes into the key file's sealed note too: a duress unlock then
+    # makes an empty *training* store, never a real one in its place.
+    store.create(secret, role, training=training)
     conn = store.connect()
     try:
         if training:
-            training_mode.set_mode(conn, training_mode.TRAINING)
-        line = keyring.initialise(conn, role, hybrid=hybrid)
+            training_mode.set_mode(conn, training_mode.TRAINING)  # and its marker file
+        key = keyring.initialise(conn, role, hybrid=hybrid)
+        device_fp = device.fingerprint(conn) if role == "field" else ""
     finally:
         conn.close()
         store.lock()
-    click.echo(_("Store created in %(path)s", path=store.config.data_dir))
-    click.echo(line)
+    return created_lines(role, store.config.data_dir.resolve(), training=training,
+                         fingerprint=device_fp or keyring.key_fingerprint(key),
+                         public_key=None if role == "field" else key)
+
+
+def created_lines(role: str, path: Path, *, training: bool, fingerprint: str,
+                  public_key: str | None) -> list[str]:
+    """What was created and where, the fingerprint to read aloud, the key last."""
+    lines = [_("Created an encrypted field store in %(path)s", path=path) if role == "field"
+             else _("Created an encrypted coordinator store in %(path)s", path=path)]
+    lines.append(_("Training store: for fictional data only; real stores refuse its bundles, "
+                   "and it refuses theirs.") if training
+                 else _("Real store (not for training)."))
+    if public_key is None:
+        lines.append(_("Device fingerprint: %(fp)s", fp=fingerprint))
+        lines.append(_("When your coordinator imports your first bundle, read this "
+                       "fingerprint to each other by phone: every digit must match."))
+        return lines
+    lines.append(_("Fingerprint of the public key: %(fp)s", fp=fingerprint))
+    lines.append(_("Give the public key below to the field monitors. After they add it, "
+                   "read this fingerprint to each other by phone: every digit must match."))
+    lines.append(public_key)
+    return lines
 
 
 @command(main, "pubkey")
@@ -97,7 +139,8 @@ def identity() -> None:
 
 
 @command(identity, "export")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--out", type=PathArg(dir_okay=False, path_type=Path), required=True,
+              help="File to write: an age file, encrypted with a passphrase you choose.")
 @click.pass_context
 def identity_export(ctx: click.Context, data: Path | None, out: Path) -> None:
     """Write the identities to an age file encrypted with a passphrase.
@@ -115,7 +158,7 @@ def identity_export(ctx: click.Context, data: Path | None, out: Path) -> None:
 
 
 @command(identity, "import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=PathArg(exists=True, dir_okay=False, path_type=Path))
 @click.pass_context
 def identity_import(ctx: click.Context, data: Path | None, file: Path) -> None:
     """Add identities exported by another coordinator.

@@ -7,13 +7,14 @@ so standard output stays one JSON object a line.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import click
 
 from app.cli.common import UserError, lazy
+from app.cli.help import ChoiceArg
+from app.messages import N_
 from app.messages import cli_gettext as _
 
 # Imported on first use (`kuager --help` stays light); SORT_CODES mirrors
@@ -27,19 +28,19 @@ SORT_CODES = ("updated", "received", "occurred", "relevance")
 
 #: Filter options: (option, name in the filters, help).
 _FILTER_OPTIONS = (
-    ("--query", "query", "Full-text search: words, prefixes, \"phrases\", any script."),
-    ("--region", "region", "Region code (repeat for any of several)."),
-    ("--right", "right", "Right code."),
-    ("--act", "act", "Act code."),
-    ("--perpetrator", "perpetrator", "Perpetrator code."),
-    ("--victim-role", "victim_role", "Victim role code."),
-    ("--from", "from", "Occurred on or after YYYY-MM-DD (dates overlap, with precision)."),
-    ("--to", "to", "Occurred on or before YYYY-MM-DD."),
-    ("--status", "status", "Status code (coordinator: new, in_review, verified, ...)."),
-    ("--tag", "tag", "Tag (any letter case)."),
-    ("--device", "device", "Sending device's fingerprint."),
-    ("--sensitivity", "sensitivity", "normal, high or critical."),
-    ("--origin", "origin", "field, public or coordinator."),
+    ("--query", "query", N_("Full-text search: words, prefixes, \"phrases\", any script.")),
+    ("--region", "region", N_("Region code (repeat for any of several).")),
+    ("--right", "right", N_("Right code.")),
+    ("--act", "act", N_("Act code.")),
+    ("--perpetrator", "perpetrator", N_("Perpetrator code.")),
+    ("--victim-role", "victim_role", N_("Victim role code.")),
+    ("--from", "from", N_("Occurred on or after YYYY-MM-DD (dates overlap, with precision).")),
+    ("--to", "to", N_("Occurred on or before YYYY-MM-DD.")),
+    ("--status", "status", N_("Status code (coordinator: new, in_review, verified, ...).")),
+    ("--tag", "tag", N_("Tag (any letter case).")),
+    ("--device", "device", N_("Sending device's fingerprint.")),
+    ("--sensitivity", "sensitivity", N_("normal, high or critical.")),
+    ("--origin", "origin", N_("field, public or coordinator.")),
 )
 
 
@@ -74,7 +75,7 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
     @click.option("--json", "as_json", is_flag=True, help="One JSON object per report a line.")
     @click.option("--limit", type=click.IntRange(min=0), default=None,
                   help="At most N reports (default: every one).")
-    @click.option("--sort", type=click.Choice(SORT_CODES), default=None,
+    @click.option("--sort", type=ChoiceArg(SORT_CODES), default=None,
                   help="Order (default: relevance when searching, else updated).")
     @filter_options
     @click.pass_context
@@ -94,6 +95,7 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
                 if row is None:
                     continue
                 if as_json:
+                    import json  # here: `kuager --help` stays light
                     click.echo(json.dumps(reports.as_json(conn, row, store.role),
                                           ensure_ascii=False))
                 else:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import click
 
 from app.cli import reports as cli_reports
 from app.cli.common import lazy
+from app.cli.help import ChoiceArg, PathArg
 from app.messages import cli_gettext as _
 from app.messages import cli_ngettext, set_language
 
@@ -66,9 +66,9 @@ def _say_left_out(left_out: dict[str, int], unit: str) -> None:
 
 def register(main: click.Group, command: Any, open_store: Any) -> None:
     @command(main, "stats")
-    @click.option("--by", "by", multiple=True, required=True, type=click.Choice(FIELDS),
+    @click.option("--by", "by", multiple=True, required=True, type=ChoiceArg(FIELDS),
                   help="Field to count by; give it twice for a cross-tabulation.")
-    @click.option("--count", "unit", type=click.Choice(["reports", "people"]),
+    @click.option("--count", "unit", type=ChoiceArg(["reports", "people"]),
                   default="reports", show_default=True,
                   help="Count reports, or the people (victims) they name.")
     @_held_apart_options
@@ -96,6 +96,7 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
             store.lock()
         if as_json:
             for item in result.as_dicts():
+                import json  # here: `kuager --help` stays light
                 click.echo(json.dumps(item, ensure_ascii=False))
         else:
             for values, n in result.rows:
@@ -107,10 +108,10 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
         _say_left_out(result.left_out, unit)
 
     @command(main, "table")
-    @click.option("--format", "fmt", type=click.Choice(FORMATS), required=True,
+    @click.option("--format", "fmt", type=ChoiceArg(FORMATS), required=True,
                   help="csv (UTF-8 with BOM), xlsx, json (JSON lines) or uwazi (Uwazi's "
                        "CSV import).")
-    @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+    @click.option("--out", type=PathArg(dir_okay=False, path_type=Path), required=True,
                   help="File to write; it must not exist. The file is plaintext.")
     @click.option("--all-reports", is_flag=True,
                   help="Include reports not meant for publication (default: only reports "

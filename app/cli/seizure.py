@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from app.cli.common import UserError, lazy, read_secret
+from app.cli.help import ChoiceArg
 from app.messages import cli_gettext as _
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ def _register_passphrase(main: click.Group, command: Callable[..., Any]) -> None
         """Passphrases: suggest a strong one."""
 
     @command(passphrase_group, "suggest")
-    @click.option("--lang", "word_lang", type=click.Choice(LANGUAGES),
+    @click.option("--lang", "word_lang", type=ChoiceArg(LANGUAGES),
                   default="en", show_default=True, help="Language of the words.")
     @click.option("--words", type=click.IntRange(6, 12), default=WORDS_PER_SUGGESTION,
                   show_default=True, help="How many words.")

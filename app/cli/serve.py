@@ -8,8 +8,6 @@ no onion visitor can reach an operator page even though every Tor request arrive
 
 from __future__ import annotations
 
-import ipaddress
-import signal
 import sys
 import threading
 from pathlib import Path
@@ -17,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from app.cli.browser import PrivateBrowser
 from app.cli.common import UserError
+from app.cli.help import PathArg
 from app.messages import cli_gettext as _
 
 if TYPE_CHECKING:  # imported when serving: `kuager --help` must not load Flask
+    from app.cli.browser import PrivateBrowser
     from app.store.store import Store
     from app.web.server import Listener
 
@@ -119,7 +118,8 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
         help="Let --host be an address other machines can reach (they then see every page "
              "once the store is unlocked).",
     )
-    @click.option("--port", default=8470, show_default=True, type=int)
+    @click.option("--port", default=8470, show_default=True, type=int,
+                  help="Port of the operator pages (0: a free one).")
     @click.option(
         "--public-port",
         type=int,
@@ -129,7 +129,7 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
     @click.option("--onion", is_flag=True, help="Publish the public site as a Tor onion service.")
     @click.option(
         "--tor-config",
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        type=PathArg(exists=True, dir_okay=False, path_type=Path),
         default=None,
         help="File of torrc lines for the tor Kuager starts.",
     )
@@ -151,33 +151,40 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
 
         Prints every URL it serves, one a line, the operator/review URL first.
         """
-        from app.web.auth import start_idle_watch
         from app.web.security import is_loopback
 
         _warn_each(check_host(host, allow=allow_non_loopback))
         harden_process()
         store = open_store(ctx, data, unlock=False)
-        _unlock_from_stdin(store)
-        cfg = store.config
-        serving_public = public_port is not None or onion
-        if serving_public and store.role == "coordinator":
-            raise click.UsageError(_("the public submission site is served from a field "
-                                     "store, not a coordinator's"))
         # --onion without --public-port: the public site on a free loopback port.
-        public = (public_port or 0) if serving_public else None
+        public = (public_port or 0) if public_port is not None or onion else None
+        # Bound before the passphrase is read: a busy port is told at once, not after the
+        # key derivation (seconds), and nothing is unlocked for a server that cannot start.
         listeners = _bind_listeners(store, host, port, public,
                                     remote=allow_non_loopback and not is_loopback(host))
-        operator = listeners[0]
-        service = None
+        try:  # whatever fails, every listener is stopped and the store locked again
+            _unlock_from_stdin(store)
+            if public is not None and store.role == "coordinator":
+                raise click.UsageError(_("the public submission site is served from a field "
+                                         "store, not a coordinator's"))
+            _serve(store, listeners, onion=onion, tor_config=tor_config,
+                   browser=not no_browser)
+        finally:
+            for listener in listeners:
+                listener.stop()
+            store.lock()
+
+
+def _serve(store: Store, listeners: list[Listener], *, onion: bool, tor_config: Path | None,
+           browser: bool) -> None:
+    """Print the URLs and serve until a signal; every listener stopped on the way out."""
+    from app.web.auth import start_idle_watch
+
+    operator, service, idle, window, tor_died = listeners[0], None, None, None, False
+    try:
         urls = [listener.url() for listener in listeners]
         if onion:
-            try:
-                service, address = _start_onion(store, listeners[1].port, tor_config)
-            except BaseException:
-                for listener in listeners:
-                    listener.stop()
-                store.lock()
-                raise
+            service, address = _start_onion(store, listeners[1].port, tor_config)
             operator.app.config["KUAGER_ONION_ADDRESS"] = address
             urls.append(f"http://{address}/")
         for url in urls:
@@ -189,25 +196,26 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
         for listener in listeners:
             listener.start()
         idle = start_idle_watch(operator.app)
-        browser = None if no_browser else _open_browser(urls[0])
-        try:
-            tor_died = _wait_for_signal(service)
-        finally:
+        window = _open_browser(urls[0]) if browser else None
+        tor_died = _wait_for_signal(service)
+    finally:
+        if idle is not None:
             idle.set()
-            if browser is not None:
-                browser.close()
-            for listener in listeners:
-                listener.stop()
-            if service is not None:
-                service.stop()
-            store.lock()
-        if tor_died:
-            raise UserError(_("tor stopped, so the onion service is gone; Kuager stopped too "
-                              "(see %(log)s)", log=cfg.tor_dir / "notice.log"))
+        if window is not None:
+            window.close()
+        for listener in listeners:
+            listener.stop()
+        if service is not None:
+            service.stop()
+    if tor_died:
+        raise UserError(_("tor stopped, so the onion service is gone; Kuager stopped too "
+                          "(see %(log)s)", log=store.config.tor_dir / "notice.log"))
 
 
 def _open_browser(url: str) -> PrivateBrowser:
     """A throwaway private profile in memory, removed when serve ends (app/cli/browser.py)."""
+    from app.cli.browser import PrivateBrowser  # subprocess, tempfile: not for --help
+
     browser = PrivateBrowser(url, _warn)
     browser.open()
     return browser
@@ -219,6 +227,8 @@ def check_host(host: str, *, allow: bool) -> list[str]:
     Even allowed, a wildcard (0.0.0.0, ::) is refused: the Host check needs the one
     address the pages are served on.
     """
+    import ipaddress
+
     from app.web.security import is_loopback
 
     if host == "localhost" or is_loopback(host):
@@ -242,7 +252,12 @@ def check_host(host: str, *, allow: bool) -> list[str]:
 
 def _bind_listeners(store: Store, host: str, port: int, public_port: int | None, *,
                     remote: bool = False) -> list[Listener]:
-    """The operator listener, and the public one on loopback when there is a public site."""
+    """The operator listener, and the public one on loopback when there is a public site.
+
+    If one cannot bind, those already bound are stopped before the error goes up: cheroot
+    starts a listener's worker threads when it binds, and they would keep the process
+    running, answering nothing (issue 14), after the ``error:`` line.
+    """
     from app.web.auth import LOOPBACK_HOSTS
     from app.web.factory import create_operator_app, create_public_app
     from app.web.server import Listener
@@ -254,14 +269,77 @@ def _bind_listeners(store: Store, host: str, port: int, public_port: int | None,
         settings["KUAGER_ALLOW_NON_LOOPBACK"] = True
         name = host.lower().strip("[]")
         settings["KUAGER_ALLOWED_HOSTS"] = LOOPBACK_HOSTS | {name, f"[{name}]"}
-    operator = Listener(create_operator_app(cfg, store, settings), host, port)
-    operator.bind()
-    listeners = [operator]
-    if serving_public:
-        public = Listener(create_public_app(cfg, store), "127.0.0.1", public_port or 0)
-        public.bind()
-        listeners.append(public)
+    listeners: list[Listener] = []
+    try:
+        operator = Listener(create_operator_app(cfg, store, settings), host, port)
+        _bind(operator, "--port")
+        listeners.append(operator)
+        if serving_public:
+            public = Listener(create_public_app(cfg, store), "127.0.0.1", public_port or 0)
+            _bind(public, "--public-port")
+            listeners.append(public)
+    except BaseException:
+        for listener in listeners:
+            listener.stop()
+        raise
     return listeners
+
+
+def _bind(listener: Listener, option: str) -> None:
+    try:
+        listener.bind()
+    except OSError as exc:
+        raise UserError(bind_failure(listener.host, listener.port, option)) from exc
+
+
+def bind_failure(host: str, port: int, option: str) -> str:
+    """Why ``host:port`` cannot be listened on, and what to do, in the user's language.
+
+    cheroot's own error keeps only an English text (the errno is lost), so a plain socket
+    tries the same address to learn the reason.
+    """
+    import errno
+
+    code = _bind_errno(host, port)
+    if code == errno.EADDRINUSE:
+        return _("port %(port)s on %(host)s is already in use by another program (another "
+                 "Kuager?): stop it, or choose another port with %(option)s",
+                 port=port, host=host, option=option)
+    if code == errno.EACCES:
+        return _("port %(port)s needs administrator rights: choose a port above 1023 with "
+                 "%(option)s", port=port, option=option)
+    if code in (errno.EADDRNOTAVAIL, _NO_SUCH_ADDRESS):
+        return _("%(host)s is not an address of this computer: choose another with --host",
+                 host=host)
+    return _("cannot listen on %(host)s port %(port)s: choose another port with %(option)s",
+             host=host, port=port, option=option)
+
+
+#: What ``_bind_errno`` returns for a host name that does not resolve.
+_NO_SUCH_ADDRESS = -1
+
+
+def _bind_errno(host: str, port: int) -> int | None:
+    """The errno of binding ``host:port`` as cheroot does (SO_REUSEADDR off Windows)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host.strip("[]"), port, socket.AF_UNSPEC,
+                                   socket.SOCK_STREAM, 0, socket.AI_PASSIVE)
+    except socket.gaierror:
+        return _NO_SUCH_ADDRESS
+    code = None
+    for family, kind, proto, _name, address in infos:
+        with socket.socket(family, kind, proto) as probe:
+            if sys.platform != "win32":
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                code = exc.errno
+            else:
+                return None
+    return code
 
 
 def _wait_for_signal(service: Any) -> bool:
@@ -270,6 +348,8 @@ def _wait_for_signal(service: Any) -> bool:
     An onion service whose tor is gone is silently unreachable: better to stop loudly,
     so that a supervisor (systemd) starts everything again.
     """
+    import signal
+
     done = threading.Event()
 
     def stop(_signum: int, _frame: Any) -> None:

@@ -14,7 +14,6 @@ from typing import Any
 import click
 
 from app.cli.common import UserError, lazy
-from app.config import load_config
 from app.messages import cli_gettext as _
 from app.messages import cli_ngettext
 
@@ -61,6 +60,8 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
         Reads nothing: training stores are recognised by their marker. If any store there
         holds real reports, nothing at all is wiped.
         """
+        from app.config import load_config
+
         root = load_config(data or ctx.find_root().params.get("data")).data_dir
         stores = training_mode.find_stores(root) if root.is_dir() else []
         if not stores:
