@@ -30,6 +30,7 @@ from wtforms.validators import DataRequired, Length
 from app.exchange import bundles, inbox
 from app.exchange import exporter as bundle_export
 from app.messages import is_disk_full
+from app.records import attachments
 from app.store import keyring
 from app.store.fsutil import random_name
 from app.store.store import StoreError
@@ -209,12 +210,17 @@ def import_page() -> ResponseReturnValue:
     lines: list[str] = []
     status = 200
     if form.validate_on_submit() and form.bundle.data:
+        # Named as the person chose it; the spool path below is never shown (it would
+        # show where the store lives, and mean nothing to the reader).
+        name = attachments.display_name(form.bundle.data.filename)
         spool_path = current_app.config["KUAGER"].spool_dir / f"upload-{random_name()}.age"
         form.bundle.data.save(spool_path)  # the bundle is ciphertext: safe to keep as it came
         try:
-            lines = bundles.import_bundle(get_store(), spool_path).summary_lines()
+            lines = bundles.import_bundle(get_store(), spool_path).summary_lines(name)
         except bundles.ImportRefused as exc:
-            lines, status = [_("Not imported: %(why)s", why=exc)], 400
+            lines = [_("Not imported: %(name)s: %(why)s", name=name,
+                       why=bundles.explain_refusal(exc))]
+            status = 400
         finally:
             spool_path.unlink(missing_ok=True)
     conn = get_db()
