@@ -22,7 +22,6 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
@@ -35,12 +34,13 @@ from app.store import keyring
 from app.store.fsutil import random_name
 from app.store.store import StoreError
 from app.web.db import get_db, get_store
+from app.web.forms import KuagerForm
 from crypto.errors import CryptoError
 
 bp = Blueprint("exchange", __name__, url_prefix="/exchange")
 
 
-class RecipientForm(FlaskForm):
+class RecipientForm(KuagerForm):
     key = StringField(
         _l("Coordinator public key (age1…)"), validators=[DataRequired(), Length(max=2000)]
     )
@@ -48,7 +48,7 @@ class RecipientForm(FlaskForm):
     submit = SubmitField(_l("Add recipient"))
 
 
-class ExportForm(FlaskForm):
+class ExportForm(KuagerForm):
     folder = StringField(
         _l("Write the bundle into this folder (e.g. a USB stick); leave empty to download"),
         validators=[Length(max=1000)],
@@ -59,14 +59,14 @@ class ExportForm(FlaskForm):
     submit = SubmitField(_l("Seal and export"))
 
 
-class InboxForm(FlaskForm):
+class InboxForm(KuagerForm):
     enabled = BooleanField(
         _l("Seal every public submission to the recipients on arrival (inbox mode)")
     )
     submit = SubmitField(_l("Save"))
 
 
-class ImportForm(FlaskForm):
+class ImportForm(KuagerForm):
     bundle = FileField(_l("Bundle file"))
     submit = SubmitField(_l("Verify and import"))
 
@@ -134,7 +134,7 @@ def add_recipient() -> ResponseReturnValue:
 @bp.route("/recipients/remove", methods=["POST"])
 def remove_recipient() -> ResponseReturnValue:
     _field_only()
-    if not FlaskForm().validate_on_submit():
+    if not KuagerForm().validate_on_submit():
         abort(400)
     keyring.remove_recipient(get_db(), request.form.get("key", ""))
     return redirect(url_for("exchange.export_page"), 303)
