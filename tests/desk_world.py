@@ -87,7 +87,8 @@ def build(tmp_path: Path) -> World:
          "протокол.txt")])
     bundle = export_download(field)
     draft = report_form(title="Черновик отчёта",
-                        attachments=[(io.BytesIO(b"\xd0\xb0" * 3000), "заметки.txt")])
+                        attachments=[(io.BytesIO(b"\xd0\xb0" * 3000), "заметки.txt"),
+                                     (io.BytesIO(b"<p>\xd0\xb0</p>"), "страница.html")])
     draft["csrf_token"] = csrf_token(field, "/reports/new")
     draft["draft"] = "1"
     response = field.post("/reports/new", data=draft, content_type="multipart/form-data")
