@@ -116,6 +116,8 @@ def field_pages(site: Site, lang: str) -> dict[str, str]:
             if "<form" in (page := _get(f, f"/reports/{w.draft_id}/attachments/{a}", lang))),
         "export": _get(f, "/exchange/export", lang),
         "export, no key": _get(site.no_key, "/exchange/export", lang),
+        "export, no key, refused": _post(site.no_key, "/exchange/export", {"folder": ""},
+                                         lang, status=400),
         "settings": _get(f, "/settings/", lang),
         "settings, errors": _post(f, "/settings/lockout", {"wipe_after": "x"}, lang, status=400,
                                   form_page="/settings/"),

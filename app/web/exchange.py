@@ -81,8 +81,11 @@ def _outbox() -> Path:
 
 
 def _export_page(
-    form: ExportForm | None = None, recipient_form: RecipientForm | None = None, status: int = 200
+    form: ExportForm | None = None, recipient_form: RecipientForm | None = None, status: int = 200,
+    *, no_key: bool = False,
 ) -> ResponseReturnValue:
+    """``no_key``: an export was asked for without a coordinator key; the page points to its
+    own key form (a web user is never told to run a command)."""
     conn = get_db()
     pending = conn.execute("SELECT count(*) FROM reports WHERE exported_in IS NULL").fetchone()[0]
     waiting, _total = inbox.counts(conn)
@@ -107,6 +110,7 @@ def _export_page(
         recipient_form=recipient_form or RecipientForm(),
         inbox_form=InboxForm(enabled=inbox.enabled(conn)),
         outbox=[p.name for p in outbox],
+        no_key=no_key,
     ), status
 
 
@@ -158,22 +162,38 @@ def export() -> ResponseReturnValue:
     form = ExportForm()
     if not form.validate_on_submit():
         return _export_page(form, status=400)
+    if not keyring.list_recipients(get_db()):
+        return _export_page(form, status=400, no_key=True)
+    target_dir = _target_folder(form)
+    if target_dir is None:
+        return _export_page(form, status=400)
+    return _seal_into(form, target_dir)
+
+
+def _target_folder(form: ExportForm) -> Path | None:
+    """Where the bundle goes: the folder asked for, or the outbox for a download; None
+    (with the reason on the form) when it cannot go there."""
     folder = (form.folder.data or "").strip()
     if form.purge.data and not folder:
         form.purge.errors.append(
             _("Deleting after export needs a folder: a download cannot be confirmed as saved.")
         )
-        return _export_page(form, status=400)
+        return None
     target_dir = Path(folder).expanduser() if folder else _outbox()
     if folder and not target_dir.is_dir():
         form.folder.errors.append(_("This folder does not exist."))
-        return _export_page(form, status=400)
-    store = get_store()
+        return None
+    return target_dir
+
+
+def _seal_into(form: ExportForm, target_dir: Path) -> ResponseReturnValue:
+    to_folder = target_dir != _outbox()
     out = target_dir / bundle_export.default_name()
     try:
         # What an interrupted earlier export left behind (its bundle, its .part file).
         result = bundles.export_bundle(
-            store, out, purge=bool(form.purge.data), notify=lambda line: flash(line, "info"),
+            get_store(), out, purge=bool(form.purge.data),
+            notify=lambda line: flash(line, "info"),
             names=lambda n: out if n == 1 else target_dir / bundle_export.default_name(),
         )
     except (StoreError, CryptoError, OSError) as exc:
@@ -186,7 +206,7 @@ def export() -> ResponseReturnValue:
                 path=written.path), "info")
     if result.drafts:
         flash(_("Drafts left on this device, not exported: %(n)d", n=result.drafts), "info")
-    if folder or len(result.bundles) > 1:  # several bundles: the page lists them all
+    if to_folder or len(result.bundles) > 1:  # several bundles: the page lists them all
         return redirect(url_for("exchange.export_page"), 303)
     return redirect(url_for("exchange.download_bundle", name=out.name), 303)
 
