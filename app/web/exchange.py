@@ -23,16 +23,18 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import BooleanField, StringField, SubmitField
+from wtforms import BooleanField, RadioField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from app.exchange import bundles, inbox
 from app.exchange import exporter as bundle_export
 from app.messages import is_disk_full
 from app.records import attachments
-from app.store import keyring
+from app.store import keyring, meta
 from app.store.fsutil import random_name
 from app.store.store import StoreError
+from app.web import drives
 from app.web.db import get_db, get_store
 from app.web.forms import KuagerForm
 from crypto.errors import CryptoError
@@ -49,8 +51,12 @@ class RecipientForm(KuagerForm):
 
 
 class ExportForm(KuagerForm):
+    #: A mounted drive from ``drives.destinations`` ("" : download, or the typed folder).
+    #: Checked against the drives mounted when the form comes back, not by WTForms.
+    destination = RadioField(_l("Where to write the bundle"), choices=[SelectChoice("", "")],
+                             default="", validate_choice=False)
     folder = StringField(
-        _l("Write the bundle into this folder (e.g. a USB stick); leave empty to download"),
+        _l("Or type a folder to write it into (this wins over the choice above)"),
         validators=[Length(max=1000)],
     )
     purge = BooleanField(
@@ -80,6 +86,27 @@ def _outbox() -> Path:
     return current_app.config["KUAGER"].data_dir / "outbox"
 
 
+#: The last folder a bundle went to ("" : downloaded), inside the encrypted store: a
+#: plaintext settings file would tell a searcher where the bundles went.
+LAST_DESTINATION = "export_last_destination"
+
+
+def _drives() -> list[drives.Destination]:
+    return drives.destinations(current_app.config.get("KUAGER_MOUNT_ROOTS"))
+
+
+def _new_export_form(listed: list[drives.Destination]) -> ExportForm:
+    """The export form, set to where the last bundle went: that drive if it is mounted,
+    else that folder typed in (if it still exists), else a download."""
+    last = meta.get(get_db(), LAST_DESTINATION) or ""
+    form = ExportForm()
+    if last and any(d.path == last for d in listed):
+        form.destination.data = last
+    elif last and Path(last).is_dir():
+        form.folder.data = last
+    return form
+
+
 def _export_page(
     form: ExportForm | None = None, recipient_form: RecipientForm | None = None, status: int = 200,
     *, no_key: bool = False,
@@ -101,12 +128,17 @@ def _export_page(
         if _outbox().is_dir()
         else []
     )
+    listed = _drives()
+    form = form or _new_export_form(listed)
+    form.destination.choices = [SelectChoice("", ""),
+                                *(SelectChoice(d.path, d.label) for d in listed)]
     return render_template(
         "exchange/export.html",
+        drives=listed,
         pending=pending,
         inbox_waiting=waiting,
         recipients=recipients,
-        form=form or ExportForm(),
+        form=form,
         recipient_form=recipient_form or RecipientForm(),
         inbox_form=InboxForm(enabled=inbox.enabled(conn)),
         outbox=[p.name for p in outbox],
@@ -174,6 +206,13 @@ def _target_folder(form: ExportForm) -> Path | None:
     """Where the bundle goes: the folder asked for, or the outbox for a download; None
     (with the reason on the form) when it cannot go there."""
     folder = (form.folder.data or "").strip()
+    chosen = form.destination.data or ""
+    if not folder and chosen:
+        if not any(d.path == chosen for d in _drives()):
+            form.destination.errors.append(
+                _("This drive is no longer connected: plug it in again, or choose another."))
+            return None
+        folder = chosen
     if form.purge.data and not folder:
         form.purge.errors.append(
             _("Deleting after export needs a folder: a download cannot be confirmed as saved.")
@@ -201,6 +240,8 @@ def _seal_into(form: ExportForm, target_dir: Path) -> ResponseReturnValue:
             raise  # the 507 page: which disk is full, and what to free
         flash(str(exc), "error")
         return _export_page(form, status=400)
+    conn = get_db()
+    meta.set(conn, LAST_DESTINATION, str(target_dir) if to_folder else "")
     for written in result.bundles:
         flash(_("%(num)d reports sealed into %(path)s.", num=written.report_count,
                 path=written.path), "info")
