@@ -40,6 +40,7 @@ from flask_babel import get_locale as _babel_locale
 from werkzeug.wrappers import Response
 
 from app.messages import SUPPORTED_LOCALES
+from app.timeutil import to_local, utc_offset_label
 
 __all__ = [
     "DEFAULT_LOCALE",
@@ -49,7 +50,9 @@ __all__ = [
     "TRANSLATIONS_DIR",
     "CatalogError",
     "format_date",
+    "format_datetime",
     "format_number",
+    "format_size",
     "get_locale",
     "html_lang",
     "init_app",
@@ -260,6 +263,63 @@ def format_number(n: float | int, locale: str | None = None) -> str:
     return babel_numbers.format_decimal(n, locale=_locale_for(locale))
 
 
+def format_datetime(value: str | datetime | None, locale: str | None = None) -> str:
+    """A stored UTC timestamp in this machine's local time: ``12 қаңтар 2026 ж., 09:49`` /
+    ``12 января 2026 г., 09:49`` / ``January 12, 2026, 9:49 AM``. The page names the zone
+    (``utc_offset_label``); the ISO text goes in ``<time datetime>``. "" for ``None``;
+    anything that is not a timestamp is returned unchanged."""
+    if value is None or value == "":
+        return ""
+    local = to_local(value)
+    if local is None:
+        return str(value)
+    loc = _locale_for(locale)
+    time_text = babel_dates.format_time(local, format="short", locale=loc)
+    return f"{format_date(local.date(), 'long', loc)}, {time_text}"
+
+
+#: Units of :func:`format_size`, per language (1 KB = 1024 bytes, as Windows counts).
+#: Babel's CLDR units are not used: its Kazakh "MБ" mixes a Latin M into Cyrillic, and
+#: its English says "512 byte".
+_SIZE_UNITS: dict[str, tuple[str, ...]] = {
+    "kk": ("КБ", "МБ", "ГБ", "ТБ"),
+    "ru": ("КБ", "МБ", "ГБ", "ТБ"),
+    "en": ("KB", "MB", "GB", "TB"),
+}
+_BYTES = {"kk": "{n} байт", "ru": "{n} байт", "en": "{n} bytes"}  # ru: 21 байт, 5 байт
+
+
+def format_size(size: int | float | None, locale: str | None = None) -> str:
+    """A file size people read: ``512 байт``, ``1,2 МБ`` (kk, ru) / ``1.2 MB`` (en).
+
+    One decimal below 10 of a unit (``9,9 МБ``), whole units above (``15 МБ``); the
+    number is formatted for the language (decimal comma, no-break space in thousands).
+    """
+    if size is None:
+        return ""
+    loc = _locale_for(locale)
+    value = float(size)
+    if value < 1024:
+        if loc == "en" and int(value) == 1:
+            return "1 byte"
+        return _BYTES[loc].format(n=babel_numbers.format_decimal(int(value), locale=loc))
+    units = _SIZE_UNITS[loc]
+    step = 0
+    while step < len(units) - 1 and value >= 1024 * 1024:
+        value /= 1024
+        step += 1
+    value /= 1024
+    unit = units[step]
+    pattern = "#,##0.#" if value < 9.95 else "#,##0"
+    number = babel_numbers.format_decimal(value, format=pattern, locale=loc)
+    return f"{number}\u00a0{unit}"
+
+
+def local_zone() -> str:
+    """The zone timestamps are shown in, for the page to say: ``UTC+5``."""
+    return utc_offset_label()
+
+
 # --------------------------------------------------------------------------- text
 
 
@@ -357,6 +417,9 @@ def init_app(app: Flask, *, trust_accept_language: bool = True) -> None:
         "lang_switch_links": lang_switch_links,
         "format_date": format_date,
         "format_number": format_number,
+        "format_datetime": format_datetime,
+        "format_size": format_size,
+        "local_zone": local_zone,
         "sort_key": sort_key,
         "sorted_codes": sorted_codes,
     }

@@ -29,6 +29,7 @@ from app.records import attachments, intake
 from app.store.spool import EncryptedSpool
 from app.store.store import Store
 from app.web.factory import create_operator_app, create_public_app
+from crypto import keys
 from tests.conftest import PASSPHRASE, csrf_token, report_form
 
 
@@ -277,6 +278,9 @@ def test_export_to_a_full_usb_stick_names_it(tmp_path: Path, client: FlaskClient
 
     monkeypatch.setattr(bundles, "export_bundle", full)
     token = csrf_token(client, "/exchange/export")
+    # A coordinator key first: without one the page refuses before writing anything.
+    key = str(keys.generate_x25519_identity().recipient())
+    client.post("/exchange/recipients", data={"csrf_token": token, "key": key})
     response = client.post("/exchange/export", data={"csrf_token": token, "folder": str(usb)})
     assert response.status_code == 507
     page = response.get_data(as_text=True)

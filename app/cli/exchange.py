@@ -93,7 +93,8 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
                 try:
                     result = bundles.import_bundle(store, path, progress=Progress.for_stderr())
                 except bundles.ImportRefused as exc:
-                    click.echo(f"error: {path}: {exc}", err=True)
+                    # The reason in the CLI's language (crypto/ and the OS speak English).
+                    click.echo(f"error: {path}: {bundles.explain_refusal(exc)}", err=True)
                     failed = True
                     continue
                 for line in result.summary_lines():

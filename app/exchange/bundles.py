@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from app.exchange.exporter import BUNDLE_KIND, ExportResult, export_bundle
 from app.exchange.importer import ImportResult, format_ranges, import_bundle, missing_bundles
+from app.exchange.refusals import explain as explain_refusal
 from app.exchange.staging import ImportRefused
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "ExportResult",
     "ImportRefused",
     "ImportResult",
+    "explain_refusal",
     "export_bundle",
     "format_ranges",
     "import_bundle",

@@ -48,16 +48,19 @@ class ImportResult:
     reports_unchanged: int = 0
     missing: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
 
-    def summary_lines(self) -> list[str]:
+    def summary_lines(self, name: str | None = None) -> list[str]:
+        """``name``: how to call the bundle (the web page: the uploaded file's name, never
+        the spool file it was saved to); default: its path."""
         device = self.device_id[:16]
+        shown = name or self.path
         lines = []
         if self.new_device:
             lines.append(_("new device %(id)s, fingerprint %(fp)s: confirm it with the monitor",
                            id=device, fp=self.fingerprint))
         if self.already_imported:
-            lines.append(_("%(path)s: already imported; nothing changed", path=self.path))
+            lines.append(_("%(path)s: already imported; nothing changed", path=shown))
         else:
-            lines.append(_("%(path)s: bundle %(seq)s from device %(id)s", path=self.path,
+            lines.append(_("%(path)s: bundle %(seq)s from device %(id)s", path=shown,
                            seq=self.sequence, id=device) + "; " +
                          ngettext("%(num)d report added", "%(num)d reports added",
                                   self.reports_added) + "; " +
@@ -82,9 +85,9 @@ def import_bundle(store: Store, path: Path, progress: Progress | None = None) ->
             with open(path, "rb") as fh:
                 manifest = open_bundle(fh, identities, staging.sink)
         except CryptoError as exc:
-            raise ImportRefused(str(exc)) from None
+            raise ImportRefused(str(exc), cause=exc) from None
         except OSError as exc:
-            raise ImportRefused(exc.strerror or str(exc)) from None
+            raise ImportRefused(exc.strerror or str(exc), cause=exc) from None
         fault_point("import-staged")
         context = ImportContext(conn, store.config, manifest, staging, identities, moved)
         try:

@@ -17,7 +17,7 @@ from typing import Any
 import sqlcipher3
 
 from app.config import Config
-from app.exchange import inbox
+from app.exchange import inbox, refusals
 from app.exchange import schema as bundle_schema
 from app.exchange.staging import ImportRefused, Staging
 from app.messages import gettext as _
@@ -231,7 +231,7 @@ def import_envelope(context: ImportContext, sealed: EncryptedSpool) -> int:
                                               context.moved)
     except CryptoError as exc:
         raise ImportRefused(_("a sealed public submission cannot be opened: %(why)s",
-                              why=exc)) from None
+                              why=refusals.crypto_reason(exc))) from None
     report = document["report"]
     if not _insert_revision(context, report):
         return 0

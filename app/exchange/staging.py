@@ -24,7 +24,14 @@ MAX_REPORT_ENTRY = 4 * 1024 * 1024
 
 
 class ImportRefused(Exception):
-    """The bundle was not imported; the store is unchanged. The message says why."""
+    """The bundle was not imported; the store is unchanged. The message says why.
+
+    ``cause``: the crypto or operating-system error behind it, whose own text is English;
+    pages and the CLI show ``refusals.explain(exc)`` instead."""
+
+    def __init__(self, message: str, *, cause: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.cause = cause
 
 
 class _MemorySink:

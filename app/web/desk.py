@@ -36,6 +36,12 @@ from app.web.forms import ConfirmForm, ReportForm
 bp = Blueprint("desk", __name__)
 
 
+@bp.app_template_filter("custody")
+def _custody_filter(entries: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Custody entries with their event and detail in the reader's language."""
+    return custody.described(entries)
+
+
 def _field_only() -> None:
     if get_store().role != "field":
         abort(404)

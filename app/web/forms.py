@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
+from flask_babel import get_translations, lazy_ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -41,6 +42,67 @@ from app.records import codes, dates
 from app.store.passphrase import weakness
 
 MAX_GROUP = 50  # victims/perpetrators/provisions per report: enough for a mass detention
+
+
+class _CatalogTranslations:
+    """WTForms' own messages ("This field is required.", "Not a valid choice." ...) from
+    Kuager's catalogs, in the page's language.
+
+    WTForms ships Kazakh and Russian catalogs of its own, but they read awkwardly ("Бұл
+    өріс міндетті түрде керек.") and nobody here reviews them; subforms (a person, a
+    perpetrator) would not get them at all. The plural forms are looked up directly: the
+    messages use ``%(min)d`` / ``%(max)d``, which WTForms fills in itself afterwards.
+    """
+
+    def gettext(self, string: str) -> str:
+        return str(get_translations().ugettext(string))
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return str(get_translations().ungettext(singular, plural, n))
+
+
+_TRANSLATIONS = _CatalogTranslations()
+
+#: The WTForms messages the forms can show, marked here so extraction puts them in the
+#: catalogs (never evaluated). A validator given its own message needs none of these.
+_WTFORMS_MESSAGES = (
+    _l("This field is required."),
+    lazy_ngettext("Field must be at least %(min)d character long.",
+                  "Field must be at least %(min)d characters long.", 1),
+    lazy_ngettext("Field cannot be longer than %(max)d character.",
+                  "Field cannot be longer than %(max)d characters.", 1),
+    lazy_ngettext("Field must be exactly %(max)d character long.",
+                  "Field must be exactly %(max)d characters long.", 1),
+    _l("Field must be between %(min)d and %(max)d characters long."),
+    _l("Number must be at least %(min)s."),
+    _l("Number must be at most %(max)s."),
+    _l("Number must be between %(min)s and %(max)s."),
+    _l("Field must be equal to %(other_name)s."),
+    _l("Not a valid choice."),
+    _l("Invalid Choice: could not coerce."),
+    lazy_ngettext("'%(value)s' is not a valid choice for this field.",
+                  "'%(value)s' are not valid choices for this field.", 1),
+    _l("Invalid choice(s): one or more data inputs could not be coerced."),
+    _l("Not a valid integer value."),
+    _l("Not a valid date value."),
+    _l("Not a valid datetime value."),
+)
+
+
+class KuagerForm(FlaskForm):
+    """Every page form: CSRF (Flask-WTF), WTForms' own messages from our catalogs."""
+
+    class Meta:
+        def get_translations(self, form: Form) -> _CatalogTranslations:
+            return _TRANSLATIONS
+
+
+class KuagerSubform(Form):
+    """A repeated group inside a form (no CSRF of its own), translated as KuagerForm."""
+
+    class Meta:
+        def get_translations(self, form: Form) -> _CatalogTranslations:
+            return _TRANSLATIONS
 
 
 def _strip_nfc(value: object) -> object:
@@ -93,26 +155,26 @@ def strong_passphrase(_form: Form, field: PasswordField) -> None:
         raise ValidationError(reason)
 
 
-class VictimForm(Form):
+class VictimForm(KuagerSubform):
     name = StringField(_l("Name"), filters=[_strip_nfc], validators=[Length(max=200)])
     role = SelectField(_l("Role"), choices=_choices(codes.VICTIM_ROLES, blank=True), default="")
     consent = BooleanField(_l("This person agreed to be documented"))
     may_name = BooleanField(_l("May be named publicly"))
 
 
-class PerpetratorForm(Form):
+class PerpetratorForm(KuagerSubform):
     kind = SelectField(_l("Who"), choices=_choices(codes.PERPETRATORS, blank=True), default="")
     name = StringField(
         _l("Unit, office or person"), filters=[_strip_nfc], validators=[Length(max=200)]
     )
 
 
-class LegalForm(Form):
+class LegalForm(KuagerSubform):
     code = SelectField(_l("Law"), choices=_choices(codes.LEGAL_CODES, blank=True), default="")
     article = StringField(_l("Article"), filters=[_strip_nfc], validators=[Length(max=40)])
 
 
-class ReportForm(FlaskForm):
+class ReportForm(KuagerForm):
     title = StringField(
         _l("Title"),
         filters=[_strip_nfc],
@@ -199,12 +261,12 @@ class PublicReportForm(ReportForm):
     save = SubmitField(_l("Send report"))
 
 
-class PassphraseForm(FlaskForm):
+class PassphraseForm(KuagerForm):
     passphrase = PasswordField(_l("Passphrase"), validators=[DataRequired()])
     submit = SubmitField(_l("Unlock"))
 
 
-class SetupForm(FlaskForm):
+class SetupForm(KuagerForm):
     passphrase = PasswordField(_l("New passphrase"), validators=[DataRequired(),
                                                                  strong_passphrase])
     confirm = PasswordField(
@@ -224,7 +286,7 @@ class SetupForm(FlaskForm):
     submit = SubmitField(_l("Create the encrypted store"))
 
 
-class ChangePassphraseForm(FlaskForm):
+class ChangePassphraseForm(KuagerForm):
     current = PasswordField(_l("Current passphrase"), validators=[DataRequired()])
     passphrase = PasswordField(_l("New passphrase"), validators=[DataRequired(),
                                                                  strong_passphrase])
@@ -235,7 +297,7 @@ class ChangePassphraseForm(FlaskForm):
     submit = SubmitField(_l("Change passphrase"))
 
 
-class DuressForm(FlaskForm):
+class DuressForm(KuagerForm):
     current = PasswordField(_l("Passphrase"), validators=[DataRequired()])
     duress = PasswordField(_l("Duress passphrase"), validators=[DataRequired(),
                                                                strong_passphrase])
@@ -246,12 +308,12 @@ class DuressForm(FlaskForm):
     submit = SubmitField(_l("Set the duress passphrase"))
 
 
-class DuressClearForm(FlaskForm):
+class DuressClearForm(KuagerForm):
     current = PasswordField(_l("Passphrase"), validators=[DataRequired()])
     submit = SubmitField(_l("Remove the duress passphrase"))
 
 
-class LockoutForm(FlaskForm):
+class LockoutForm(KuagerForm):
     #: Asked as ``kuager lockout`` asks it: a local client of a store unlocked on the
     #: command line must not be able to arm (or disarm) the erase.
     current = PasswordField(_l("Passphrase"), validators=[DataRequired()])
@@ -263,7 +325,7 @@ class LockoutForm(FlaskForm):
     submit = SubmitField(_l("Save lockout"))
 
 
-class RetentionForm(FlaskForm):
+class RetentionForm(KuagerForm):
     current = PasswordField(_l("Passphrase"), validators=[DataRequired()])
     days = IntegerField(
         _l("Delete exported reports this many days after their export (empty: keep them)"),
@@ -272,13 +334,13 @@ class RetentionForm(FlaskForm):
     submit = SubmitField(_l("Save retention"))
 
 
-class WipeForm(FlaskForm):
+class WipeForm(KuagerForm):
     passphrase = PasswordField(_l("Passphrase"), validators=[DataRequired()])
     confirm = StringField(_l("Type yes to confirm"), validators=[DataRequired()])
     submit = SubmitField(_l("Destroy everything now"))
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(KuagerForm):
     """A bare form for buttons that change state (delete, lock): it carries the CSRF token."""
 
     submit = SubmitField(_l("Confirm"))

@@ -19,6 +19,7 @@ from app.store import meta
 from app.tor.onion import OnionError, normalise_client_key
 from app.tor.qr import svg_qr
 from app.web.db import get_db
+from app.web.forms import KuagerForm
 
 __all__ = ["CLIENT_KEYS", "bp"]
 
@@ -35,17 +36,17 @@ def _client_key(_form: FlaskForm, field: StringField | HiddenField) -> None:
         raise ValidationError(str(exc)) from exc
 
 
-class AddKeyForm(FlaskForm):
+class AddKeyForm(KuagerForm):
     key = StringField(_l("Reporter's public key"), validators=[DataRequired(), _client_key])
     submit = SubmitField(_l("Add key"))
 
 
-class RemoveKeyForm(FlaskForm):
+class RemoveKeyForm(KuagerForm):
     key = HiddenField(validators=[DataRequired(), _client_key])
     submit = SubmitField(_l("Remove"))
 
 
-class GenerateKeyForm(FlaskForm):
+class GenerateKeyForm(KuagerForm):
     submit = SubmitField(_l("Create a key pair for a reporter"))
 
 
