@@ -172,6 +172,17 @@ def locked_and_error_pages(site: Site, lang: str) -> dict[str, str]:
     }
 
 
+def _full_public_form(store: Store, enabled: bool) -> None:
+    from app.web.public import set_full_form
+
+    conn = store.connect()
+    try:
+        with conn:
+            set_full_form(conn, enabled)
+    finally:
+        conn.close()
+
+
 def public_pages(site: Site, lang: str) -> dict[str, str]:
     field = site.store(site.world.field)
     public = create_public_app(field.config, field, {"TESTING": True}).test_client()
@@ -182,10 +193,18 @@ def public_pages(site: Site, lang: str) -> dict[str, str]:
                        attachments=[(io.BytesIO(b"\xd0\xb0"), "фото.txt")])
     pages = {
         "public form": _get(public, "/", lang),
-        "public form, errors": _post(public, "/", report_form(title=""), lang, status=400),
-        "public form, another person": _post(public, "/", {**report_form(),
-                                                           "add_victim": "1"}, lang, status=200),
+        "public form, errors": _post(public, "/", report_form(title="", description=""), lang,
+                                     status=400),
     }
+    _full_public_form(field, True)  # Settings → Public form: the monitor's full form
+    try:
+        pages["public full form"] = _get(public, "/", lang)
+        pages["public full form, errors"] = _post(public, "/", report_form(title=""), lang,
+                                                  status=400)
+        pages["public full form, another person"] = _post(
+            public, "/", {**report_form(), "add_victim": "1"}, lang, status=200)
+    finally:
+        _full_public_form(field, False)
     _post(public, "/", {**sent, "save": "1"}, lang, status=303)
     pages["thanks"] = _get(public, "/thanks", lang)
     _post(busy, "/", {**report_form(), "save": "1"}, lang, status=303)

@@ -26,6 +26,8 @@ ALLOWED = frozenset({
     "Kuager", "Tor", "Browser", "USB", "UTC", "SHA", "age", "SVG", "Debian",
     "JPEG", "PNG", "WebP", "PDF", "MP", "MOV", "Ogg", "WebM", "WAV", "Word", "Excel",
     "PowerPoint", "OpenDocument", "onion", "Onion", "Tails", "Windows", "Linux", "QR",
+    "Signal",  # the messenger, a name
+    "cookie",  # the public thanks page: the word kk and ru readers know it by
 })
 
 _LETTERS = re.compile(r"[^\W\d_]+")
