@@ -32,7 +32,8 @@ body or searching an index per report.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -144,24 +145,38 @@ _COLUMNS = {"region": "region", "month": "month", "year": "year", "status": "tri
 #: Multi-valued fields: their rows of ``report_facts`` (one per code the report carries,
 #: or one ``''`` row: not recorded).
 _MULTI = ("right", "act", "perpetrator", "victim_role")
-#: The report's own row of ``report_facts``: one per report, for single-valued fields.
-_REPORT_ROW = "report"
+#: The row every report has once (its value is the region): for single-valued fields.
+_REPORT_ROW = "region"
+#: Separates the values ``group_concat`` gathers (never in a code or a device id).
+_SEP = "\x1f"
 #: Sent by a device the coordinator confirmed, or written on this store (on a fact row).
 _FACT_CONFIRMED = ("(a.device IS NULL OR a.device IN "
                    "(SELECT device_id FROM devices WHERE confirmed = 1))")
 _FACT_REJECTED = "a.triage = 'rejected'"
 
 
-def _chosen_sql(scope: Scope) -> tuple[str, list[Any]]:
-    """A condition on the fact row ``a`` for the review filters (``"1"`` without any):
-    the report ids the filters choose, the full-text search included."""
+def _chosen_sql(scope: Scope) -> tuple[str, list[Any]] | None:
+    """The report ids the review filters choose (``None`` without filters), as a
+    subquery ``c(report_id)``: the full-text search included."""
     if scope.filters is None or scope.filters.is_empty():
-        return "1", []
+        return None
     chosen = replace(scope.filters, include_unconfirmed=True)
     source, where, params, _searching = review_filters.source(chosen, "coordinator")
     # Fixed fragments from app/review/filters.py; every value is a bound parameter.
-    return (f"a.report_id IN (SELECT h.report_id FROM {source} WHERE {where})",  # noqa: S608
+    return (f"(SELECT h.report_id AS report_id FROM {source} WHERE {where}) c",  # noqa: S608
             list(params))
+
+
+def _facts_source(scope: Scope, field: str) -> tuple[str, list[Any], bool]:
+    """``(FROM ..., params, ordered)``: the rows ``a`` of ``field`` in scope. Without
+    filters, one range of the primary key (``ordered``: by value); with filters, the
+    reports the filters chose, each joined to its row by the report index."""
+    chosen = _chosen_sql(scope)
+    if chosen is None:
+        return "report_facts a", [], True
+    subquery, params = chosen
+    return (f"{subquery} CROSS JOIN report_facts a ON a.report_id = c.report_id",
+            params, False)
 
 
 #: Page cache for a count or a table (SQLite's default is 2 MiB): a cross-tabulation of
@@ -201,14 +216,11 @@ def count(conn: sqlcipher3.Connection, by: Sequence[str], scope: Scope | None = 
     people = unit == "people"
     roomy(conn)
     fields = list(dict.fromkeys(by))  # a field asked twice is one value, shown twice
-    sql, params = _count_sql(fields, scope, people)
     fingerprints = dict(conn.execute("SELECT device_id, fingerprint FROM devices").fetchall())
     merged: dict[tuple[str | None, ...], int] = {}
-    for row in conn.execute(sql, params):
-        shown = {name: _shown(name, raw, fingerprints) for name, raw in zip(fields, row[:-1],
-                                                                           strict=True)}
-        key = tuple(shown[name] for name in by)
-        merged[key] = merged.get(key, 0) + int(row[-1])
+    for raw, n in _count_rows(conn, fields, scope, people):
+        key = tuple(_shown(name, raw[name], fingerprints) for name in by)
+        merged[key] = merged.get(key, 0) + n
     rows = list(merged.items())
     first = by[0]
     if first in TIME_FIELDS:
@@ -221,20 +233,35 @@ def count(conn: sqlcipher3.Connection, by: Sequence[str], scope: Scope | None = 
     return Counts(by, unit, rows, total, left_out)
 
 
-def _count_sql(fields: list[str], scope: Scope, people: bool) -> tuple[str, list[Any]]:
-    """The ``GROUP BY`` of a count: one range of ``report_facts``, the rows of the (first)
-    multi-valued field or the reports' own rows; a second multi-valued field is joined by
-    report (through its index). Groups come out raw (``''``, device ids)."""
+def _held_apart(scope: Scope) -> list[str]:
+    clauses = []
+    if not scope.rejected_wanted:
+        clauses.append(f"NOT {_FACT_REJECTED}")
+    if not scope.include_unconfirmed:
+        clauses.append(_FACT_CONFIRMED)
+    return clauses
+
+
+def _count_rows(conn: sqlcipher3.Connection, fields: list[str], scope: Scope,
+                people: bool) -> Iterator[tuple[tuple[Any, ...], int]]:
+    """The raw groups of a count (``''`` for not recorded, device ids): one pass over the
+    rows of the (first) multi-valued field, or the reports' ``region`` rows; a second
+    multi-valued field is joined by report (through its index).
+
+    When the pass reads the rows in the order of the first grouped value (no filters),
+    a second value is gathered per group with ``group_concat`` and counted here: SQLite
+    would otherwise sort every joined row to group them, which costs more than the pass.
+    """
     multi = [name for name in fields if name in _MULTI]
     alias = dict(zip(multi, ("a", "b"), strict=False))
-    params: list[Any] = []
-    source = "report_facts a"
+    a_field = multi[0] if multi else _REPORT_ROW
+    source, params, ordered = _facts_source(scope, a_field)
     if len(multi) == 2:
         source += (" CROSS JOIN report_facts b ON b.report_id = a.report_id"
                    " AND b.field = ?")
         params.append(multi[1])
     clauses = ["a.field = ?"]
-    params.append(multi[0] if multi else _REPORT_ROW)
+    params.append(a_field)
     if people:
         # A person is counted under the report's values, and under their own role.
         weight = f"{alias['victim_role']}.people" if "victim_role" in alias else "a.people"
@@ -243,21 +270,29 @@ def _count_sql(fields: list[str], scope: Scope, people: bool) -> tuple[str, list
     else:
         clauses += [f"{a}.counted = 1" for a in alias.values()]
         total_of = "count(*)"
-    if not scope.rejected_wanted:
-        clauses.append(f"NOT {_FACT_REJECTED}")
-    if not scope.include_unconfirmed:
-        clauses.append(_FACT_CONFIRMED)
-    chosen, chosen_params = _chosen_sql(scope)
-    clauses.append(chosen)
-    params += chosen_params
-    values = [f"{alias[name]}.value" if name in alias else f"a.{_COLUMNS[name]}"
-              for name in fields]
-    columns = ", ".join(f"{value} AS g{i}" for i, value in enumerate(values))
-    groups = ", ".join(f"g{i}" for i in range(len(values)))
+    clauses += _held_apart(scope)
+    # The rows' own value where there is one (the region on region rows): the order of
+    # the primary key, so that grouping by it needs no sort.
+    values = {name: f"{alias[name]}.value" if name in alias
+              else "a.value" if name == a_field else f"a.{_COLUMNS[name]}"
+              for name in fields}
+    where = " AND ".join(clauses)
     # Every fragment is one of the fixed strings above; every value is a bound parameter.
+    if ordered and not people and len(fields) == 2 and a_field in fields:
+        first = a_field
+        (second,) = (name for name in fields if name != first)
+        sql = (f"SELECT a.value, group_concat(coalesce({values[second]}, ''), ?) "  # noqa: S608
+               f"FROM {source} WHERE {where} GROUP BY a.value")
+        for value, gathered in conn.execute(sql, [_SEP, *params]):
+            for other, n in Counter(gathered.split(_SEP)).items():
+                yield {first: value, second: other}, n
+        return
+    columns = ", ".join(f"{values[name]} AS g{i}" for i, name in enumerate(fields))
+    groups = ", ".join(f"g{i}" for i in range(len(fields)))
     sql = (f"SELECT {columns}, {total_of} FROM {source} "  # noqa: S608
-           f"WHERE {' AND '.join(clauses)} GROUP BY {groups}")
-    return sql, params
+           f"WHERE {where} GROUP BY {groups}")
+    for row in conn.execute(sql, params):
+        yield dict(zip(fields, row[:-1], strict=True)), int(row[-1])
 
 
 def _shown(name: str, raw: Any, fingerprints: dict[str, str]) -> str | None:
@@ -271,21 +306,19 @@ def _shown(name: str, raw: Any, fingerprints: dict[str, str]) -> str | None:
 def _totals(conn: sqlcipher3.Connection, scope: Scope,
             people: bool) -> tuple[int, dict[str, int]]:
     """The units in scope, and how many the filters chose that the held-apart rules left
-    out: one pass over the reports' own rows of ``report_facts``."""
+    out: one pass over the reports' ``region`` rows."""
     unit = "a.people" if people else "1"
-    kept = ["1"]
+    kept = ["1", *_held_apart(scope)]
     parts, names = [], []
     if not scope.rejected_wanted:
-        kept.append(f"NOT {_FACT_REJECTED}")
         parts.append(f"coalesce(sum(CASE WHEN {_FACT_REJECTED} THEN {unit} END), 0)")
         names.append("rejected")
     if not scope.include_unconfirmed:
-        kept.append(_FACT_CONFIRMED)
         parts.append(f"coalesce(sum(CASE WHEN NOT {_FACT_CONFIRMED} THEN {unit} END), 0)")
         names.append("unconfirmed")
     total = f"coalesce(sum(CASE WHEN {' AND '.join(kept)} THEN {unit} END), 0)"
-    chosen, params = _chosen_sql(scope)
-    sql = (f"SELECT {', '.join([total, *parts])} FROM report_facts a "  # noqa: S608
-           f"WHERE a.field = ? AND {chosen}")
-    row = conn.execute(sql, [_REPORT_ROW, *params]).fetchone()
+    source, params, _ordered = _facts_source(scope, _REPORT_ROW)
+    sql = (f"SELECT {', '.join([total, *parts])} FROM {source} "  # noqa: S608
+           f"WHERE a.field = ?")
+    row = conn.execute(sql, [*params, _REPORT_ROW]).fetchone()
     return int(row[0]), {name: int(n) for name, n in zip(names, row[1:], strict=True)}

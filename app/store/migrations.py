@@ -274,31 +274,35 @@ WHERE j.type = 'object' AND coalesce(json_extract(j.value, '$.role'), '') != '';
 
 #: Statistics (issue 13, speed): ``report_facts``, what each report counts under, kept by
 #: triggers on ``report_heads`` in the transaction of every write (app/review/stats.py
-#: reads it; docs/REVIEW-stats.md). Per report, one ``report`` row and, for each of
+#: reads it; docs/REVIEW-stats.md). Per report, one ``region`` row and, for each of
 #: ``right``, ``act``, ``perpetrator``, ``victim_role``, one row per distinct code or one
 #: row with ``value = ''`` ("not recorded"). Every row also carries what a count filters
 #: and groups on, so that a count reads one range of one table: the report's region,
 #: month and year (``''``: unknown; the rules of docs/REVIEW-stats.md), triage and
-#: sending device. ``counted`` is 1 when the report counts under the row's value;
-#: ``people`` is the number of people counted there (the report's people; for
-#: ``victim_role`` those with that role). Only a ``victim_role`` row with ``value = ''``
+#: sending device. The ``region`` row (one per report) also serves the fields that
+#: have one value per report and the totals. ``counted`` is 1 when the report counts
+#: under the row's value; ``people`` is the number of people counted there (the
+#: report's people; for ``victim_role`` those with that role); a field that is not a
+#: list has no codes. Only a ``victim_role`` row with ``value = ''``
 #: can have ``counted = 0``: people without a role in a report whose other people have
 #: one. The content trigger recomputes a report's rows from its latest body whenever its
 #: head is written (a new revision, an import, a draft/ready change); the triage trigger
-#: copies a status change; deleting the head deletes them. The last statement builds
-#: the rows of every existing report through that same trigger.
+#: copies a status change; deleting the head deletes them. ``_FACTS_REBUILD`` builds the
+#: rows of every existing report with the content trigger's own statement.
 _FACTS_BODY = "(SELECT body FROM reports WHERE id = NEW.report_id AND revision = NEW.revision)"
 _FACTS_PEOPLE = f"coalesce(json_array_length({_FACTS_BODY}, '$.victims'), 0)"
+#: A list of the body (``NULL`` when it is not one: no codes).
+_FACTS_LIST = "CASE json_type({body}, '$.{key}') WHEN 'array' THEN {body} -> '$.{key}' END"
 _FACTS_CODES = (
-    "SELECT '{field}', j.value, 1, {people} FROM json_each({body}, '$.{key}') j"
+    "SELECT '{field}', j.value, 1, {people} FROM json_each({list}) j"
     " WHERE j.type = 'text' AND j.value <> '' GROUP BY j.value\n  UNION ALL\n"
     "  SELECT '{field}', '', 1, {people} WHERE NOT EXISTS (SELECT 1 FROM"
-    " json_each({body}, '$.{key}') j WHERE j.type = 'text' AND j.value <> '')"
+    " json_each({list}) j WHERE j.type = 'text' AND j.value <> '')"
 )
 _FACTS_KINDS = (
     "SELECT coalesce(CASE WHEN j.type = 'object' THEN CASE WHEN json_type(j.value, '$.{key}')"
     " = 'text' THEN json_extract(j.value, '$.{key}') END END, '') AS code"
-    " FROM json_each({body}, '$.{group}') j"
+    " FROM json_each({list}) j"
 )
 _FACTS_INSERT = """
 INSERT INTO report_facts(field, value, report_id, counted, people, region, month, year,
@@ -312,7 +316,8 @@ SELECT x.field, x.value, NEW.report_id, x.counted, x.people, coalesce(NEW.region
             ELSE '' END,
        NEW.triage, NEW.device
 FROM (
-  SELECT 'report' AS field, '' AS value, 1 AS counted, {people} AS people
+  SELECT 'region' AS field, coalesce(NEW.region, '') AS value, 1 AS counted,
+         {people} AS people
   UNION ALL
   {rights}
   UNION ALL
@@ -334,11 +339,14 @@ WHERE x.counted OR x.people > 0;
 """.format(  # noqa: S608 - fixed fragments above, no input
     body=_FACTS_BODY,
     people=_FACTS_PEOPLE,
-    rights=_FACTS_CODES.format(field="right", key="rights", body=_FACTS_BODY,
-                               people=_FACTS_PEOPLE),
-    acts=_FACTS_CODES.format(field="act", key="acts", body=_FACTS_BODY, people=_FACTS_PEOPLE),
-    kinds=_FACTS_KINDS.format(key="kind", group="perpetrators", body=_FACTS_BODY),
-    roles=_FACTS_KINDS.format(key="role", group="victims", body=_FACTS_BODY),
+    rights=_FACTS_CODES.format(field="right", people=_FACTS_PEOPLE, list=_FACTS_LIST.format(
+        body=_FACTS_BODY, key="rights")),
+    acts=_FACTS_CODES.format(field="act", people=_FACTS_PEOPLE, list=_FACTS_LIST.format(
+        body=_FACTS_BODY, key="acts")),
+    kinds=_FACTS_KINDS.format(key="kind", list=_FACTS_LIST.format(body=_FACTS_BODY,
+                                                                   key="perpetrators")),
+    roles=_FACTS_KINDS.format(key="role", list=_FACTS_LIST.format(body=_FACTS_BODY,
+                                                                   key="victims")),
 )
 _V3_FACTS = f"""
 CREATE TABLE report_facts (
@@ -371,10 +379,23 @@ CREATE TRIGGER report_facts_gone AFTER DELETE ON report_heads BEGIN
 DELETE FROM report_facts WHERE report_id = OLD.report_id;
 END;
 
-UPDATE report_heads SET revision = revision;
+"""  # noqa: S608 - fixed fragments above, no input
+#: Every existing report's rows, by the same statement as the content trigger, in the
+#: order of report ids (so that each code's rows and the index grow at their ends, not
+#: at random pages), with a page cache for the table being built; the temporary view
+#: and trigger exist only for this statement.
+_FACTS_REBUILD = f"""
+PRAGMA cache_size = -65536;
+CREATE TEMP VIEW report_facts_rebuild AS SELECT * FROM main.report_heads;
+CREATE TEMP TRIGGER report_facts_rebuild INSTEAD OF INSERT ON report_facts_rebuild BEGIN
+{_FACTS_INSERT}
+END;
+INSERT INTO report_facts_rebuild SELECT * FROM main.report_heads ORDER BY report_id;
+DROP TRIGGER temp.report_facts_rebuild;
+DROP VIEW temp.report_facts_rebuild;
 """  # noqa: S608 - fixed fragments above, no input
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V2_WORKBENCH, _V3_FACTS)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V2_WORKBENCH, _V3_FACTS + _FACTS_REBUILD)
 
 
 def upgrade(conn: sqlcipher3.Connection) -> int:

@@ -39,14 +39,19 @@ def facts_of(report_id: str, body: dict[str, Any], triage_code: str,
     known = reports.date_bounds(date, precision) is not None
     month = date[:7] if known and precision in ("day", "month") and len(date) >= 7 else ""
     year = date[:4] if known else ""
-    victims = body.get("victims") or []
+
+    def listed(name: str) -> list[Any]:
+        value = body.get(name)
+        return value if isinstance(value, list) else []  # not a list: no codes
+
+    victims = listed("victims")
     people = len(victims)
     common = (body.get("region") or "", month, year, triage_code, device_id)
-    rows: set[Fact] = {("report", "", report_id, 1, people, *common)}
+    rows: set[Fact] = {("region", common[0], report_id, 1, people, *common)}
     multi = {
-        "right": {c for c in body.get("rights") or [] if isinstance(c, str) and c},
-        "act": {c for c in body.get("acts") or [] if isinstance(c, str) and c},
-        "perpetrator": {p.get("kind") for p in body.get("perpetrators") or []
+        "right": {c for c in listed("rights") if isinstance(c, str) and c},
+        "act": {c for c in listed("acts") if isinstance(c, str) and c},
+        "perpetrator": {p.get("kind") for p in listed("perpetrators")
                         if isinstance(p, dict) and isinstance(p.get("kind"), str)
                         and p.get("kind")},
     }
@@ -150,7 +155,7 @@ def test_a_body_of_odd_shape_is_counted_by_the_rules_and_never_fails_a_write(
     """Values that are not text are not codes; a write never fails on them."""
     conn = corpus.coordinator.connect()
     body = {"title": "x", "occurred_on": "2025-13", "occurred_precision": "month",
-            "region": "", "rights": ["expression", 7, "", None], "acts": [["fine"]],
+            "region": "", "rights": ["expression", 7, "", None], "acts": "fine", "sources": [["fine"]],
             "perpetrators": ["police", {"kind": 3}, {"kind": "police"}, {"kind": "police"}],
             "victims": ["someone", {"role": None}, {"role": "lawyer"}]}
     conn.execute("INSERT INTO reports(id, revision, created_at, updated_at, title, body,"
@@ -159,7 +164,11 @@ def test_a_body_of_odd_shape_is_counted_by_the_rules_and_never_fails_a_write(
     reports.refresh_head(conn, "odd")
     conn.commit()
     assert stored(conn, "odd") == facts_of("odd", body, "new", None)
-    assert ("perpetrator", "police", "odd", 1, 3, "", "", "", "new", None) in stored(conn, "odd")
+    rows = stored(conn, "odd")
+    assert ("perpetrator", "police", "odd", 1, 3, "", "", "", "new", None) in rows
+    assert ("act", "", "odd", 1, 3, "", "", "", "new", None) in rows  # "fine" is no list
+    assert ("right", "expression", "odd", 1, 3, "", "", "", "new", None) in rows
+    assert ("victim_role", "", "odd", 0, 2, "", "", "", "new", None) in rows
 
 
 def test_the_migration_builds_the_facts_of_an_older_store(tmp_path: Path,
