@@ -6,8 +6,13 @@ Builds a coordinator store of N generated reports (two devices, one confirmed; a
 the reports with a second revision; some rejected), written the way an import writes
 them, then measures in the same run:
 
-* ``stats.count`` by each field, and a few two-field cross-tabs: p50 and p95 over
-  ``--repeat`` runs (targets: one field p95 < 300 ms, cross-tab p95 < 500 ms);
+* ``stats.count`` by each field, a few two-field cross-tabs, people and two filtered
+  counts: p50 and p95 over ``--repeat`` runs (targets: one field p95 < 300 ms, cross-tab
+  p95 < 500 ms), each beside the same count made the way it was made before
+  ``report_facts`` existed (one ``GROUP BY`` over the report heads, each joined to its
+  facets; the people read from every body), which must give the same groups;
+* rebuilding ``report_facts`` for every report (what migration 4 does on a store made
+  before it), and what its triggers add to writing a report's head;
 * ``kuager table`` CSV and XLSX of every report (``--all-reports --include-unconfirmed
   --include-rejected``), each in its own process, with its peak memory, for N/10 and N
   reports: constant memory means the two peaks are close (targets: CSV of 100,000 < 10 s,
@@ -32,6 +37,9 @@ TIME = "/usr/bin/time"
 FIELDS_TO_TIME = ("region", "right", "act", "perpetrator", "victim_role", "month", "year",
                   "status", "device")
 CROSS = (("act", "month"), ("region", "victim_role"), ("perpetrator", "act"))
+#: Filtered counts: (label, filter options as ``kuager stats`` takes them, field).
+FILTERED = (("act, region = almaty_city", {"region": ["almaty_city"]}, "act"),
+            ("month, 2025", {"from": ["2025-01-01"], "to": ["2025-12-31"]}, "month"))
 
 
 def _cheap_kdf() -> None:
@@ -138,29 +146,158 @@ def _open(root: Path):  # type: ignore[no-untyped-def]
     return store
 
 
-def time_stats(root: Path, repeat: int) -> list[tuple[str, float, float, int]]:
+def legacy_count(conn, by, scope=None, *, unit="reports"):  # type: ignore[no-untyped-def]
+    """The count as app/review/stats.py made it before ``report_facts`` (kept here as the
+    reference the new count is timed and checked against): the heads ``GROUP BY``, each
+    head joined to its facets (one index search per report), the body read for the people
+    and for the precision of dates that fall on 1 January."""
     from app.review import stats
+
+    scope = scope or stats.Scope()
+    people = unit == "people"
+    precision = ("(SELECT coalesce(json_extract(x.body, '$.occurred_precision'), 'day') "
+                 "FROM reports x WHERE x.id = h.report_id AND x.revision = h.revision)")
+    single = {
+        "region": "nullif(h.region, '')", "status": "nullif(h.triage, '')",
+        "device": "d.fingerprint",
+        "month": ("CASE WHEN h.occurred_start IS NULL OR length(h.occurred_on) < 7 THEN NULL "
+                  "WHEN substr(h.occurred_start, 1, 7) <> substr(h.occurred_on, 1, 7) "
+                  "THEN NULL WHEN substr(h.occurred_start, 6, 5) <> '01-01' "
+                  "THEN substr(h.occurred_on, 1, 7) "
+                  f"WHEN {precision} IN ('day', 'month') THEN substr(h.occurred_on, 1, 7) END"),
+        "year": "CASE WHEN h.occurred_start IS NOT NULL THEN substr(h.occurred_start, 1, 4) END",
+    }
+    body_join = "JOIN reports r ON r.id = h.report_id AND r.revision = h.revision"
+    stats.roomy(conn)
+    source, where, params = stats.scope_sql(conn, scope)
+    joins, values = [], []
+    if people:
+        joins += [body_join, "JOIN json_each(r.body, '$.victims') v"]
+    for name in by:
+        if name in single:
+            values.append(single[name])
+        elif name == "victim_role" and people:
+            values.append("nullif(json_extract(v.value, '$.role'), '')")
+        else:
+            join = (f"LEFT JOIN report_facets f_{name} ON f_{name}.report_id = h.report_id "
+                    f"AND f_{name}.kind = '{name}'")
+            if join not in joins:
+                joins.append(join)
+            values.append(f"f_{name}.code")
+    columns = ", ".join(f"{value} AS g{i}" for i, value in enumerate(values))
+    groups = ", ".join(f"g{i}" for i in range(len(values)))
+    sql = (f"SELECT {columns}, count(*) FROM {source} {' '.join(joins)} "  # noqa: S608
+           f"WHERE {where} GROUP BY {groups}")
+    rows = {tuple(row[:-1]): int(row[-1]) for row in conn.execute(sql, params)}
+    # the totals: one more pass over the heads (the bodies, for people)
+    source, where, params = stats.scope_sql(conn, scope, held_apart=False)
+    unit_sql = "json_array_length(r.body, '$.victims')" if people else "1"
+    sql = (f"SELECT sum({unit_sql}) FROM {source} {body_join if people else ''} "  # noqa: S608
+           f"WHERE {where}")
+    conn.execute(sql, params).fetchone()
+    return rows
+
+
+def _p50_p95(run, repeat: int) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
+    """Wall-clock p50 and p95, and the median processor time of this process (ms): on a
+    shared machine the wall clock also counts the waits for a core."""
+    run()  # warm the page cache
+    seconds, cpu = [], []
+    for _ in range(repeat):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        run()
+        seconds.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    seconds.sort()
+    p95 = seconds[min(len(seconds) - 1, round(0.95 * (len(seconds) - 1)))]
+    return statistics.median(seconds) * 1000, p95 * 1000, statistics.median(cpu) * 1000
+
+
+Timing = tuple[float, float, float]
+
+
+def time_stats(root: Path, repeat: int,
+               legacy: bool = True) -> list[tuple[str, Timing, Timing, int, bool]]:
+    """(label, before (p50, p95, cpu), after (p50, p95, cpu), counted, same groups)."""
+    from app.review import filters, stats
 
     store = _open(root)
     conn = store.connect()
     rows = []
-    work = [((name,), "reports") for name in FIELDS_TO_TIME]
-    work += [(("region",), "people"), (("victim_role",), "people")]
-    work += [(pair, "reports") for pair in CROSS]
-    for by, unit in work:
-        stats.count(conn, by, unit=unit)  # warm the page cache
-        seconds = []
-        for _ in range(repeat):
-            start = time.perf_counter()
-            result = stats.count(conn, by, unit=unit)
-            seconds.append(time.perf_counter() - start)
-        seconds.sort()
-        p95 = seconds[min(len(seconds) - 1, round(0.95 * (len(seconds) - 1)))]
+    work = [((name,), "reports", None) for name in FIELDS_TO_TIME]
+    work += [(("region",), "people", None), (("victim_role",), "people", None)]
+    work += [(pair, "reports", None) for pair in CROSS]
+    work += [((name,), "reports", (label, given)) for label, given, name in FILTERED]
+    for by, unit, filtered in work:
+        scope = stats.Scope()
+        if filtered:
+            scope = stats.Scope(filters=filters.from_dict(filtered[1], role="coordinator",
+                                                          conn=conn))
+        result = stats.count(conn, by, scope, unit=unit)
+        new = _p50_p95(lambda by=by, unit=unit, scope=scope: stats.count(
+            conn, by, scope, unit=unit), repeat)
+        old = (float("nan"),) * 3
+        same = True
+        if legacy:
+            same = legacy_count(conn, by, scope, unit=unit) == dict(result.rows)
+            old = _p50_p95(lambda by=by, unit=unit, scope=scope: legacy_count(
+                conn, by, scope, unit=unit), max(1, repeat // 2))
         label = " x ".join(by) + (" (people)" if unit == "people" else "")
-        rows.append((label, statistics.median(seconds) * 1000, p95 * 1000, result.total))
+        label = f"{filtered[0]} (filter)" if filtered else label
+        rows.append((label, old, new, result.total, same))
     conn.close()
     store.lock()
     return rows
+
+
+def time_upkeep(root: Path, sample: int = 2000) -> tuple[float, float, float, int]:
+    """(seconds to rebuild every report's facts, ms per head write with the triggers,
+    ms without, reports): all in transactions that are rolled back."""
+    from app.records import reports
+    from app.review import stats
+    from app.store import migrations
+
+    store = _open(root)
+    conn = store.connect()
+    stats.roomy(conn)
+    ids = [r[0] for r in conn.execute("SELECT report_id FROM report_heads ORDER BY report_id"
+                                      " LIMIT ?", (sample,))]
+    heads = conn.execute("SELECT count(*) FROM report_heads").fetchone()[0]
+    # (one script each: executescript commits what is pending before it runs)
+    start = time.perf_counter()
+    conn.executescript("BEGIN; DELETE FROM report_facts;")
+    emptied = time.perf_counter() - start
+    conn.rollback()
+    start = time.perf_counter()
+    conn.executescript("BEGIN; DELETE FROM report_facts;"  # noqa: S608 - a constant
+                       + migrations._FACTS_REBUILD)
+    rebuild = time.perf_counter() - start - emptied  # what migration 4 runs
+    conn.rollback()
+    stats.roomy(conn)
+
+    def writes() -> float:
+        conn.execute("BEGIN")
+        start = time.perf_counter()
+        for report_id in ids:
+            reports.refresh_head(conn, report_id)
+        took = time.perf_counter() - start
+        conn.rollback()
+        return took * 1000 / len(ids)
+
+    with_triggers = writes()
+    conn.execute("BEGIN")
+    triggers = [name for (name,) in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'report_heads'")]
+    for name in triggers:
+        conn.execute(f"DROP TRIGGER {name}")
+    start = time.perf_counter()
+    for report_id in ids:
+        reports.refresh_head(conn, report_id)
+    without = (time.perf_counter() - start) * 1000 / len(ids)
+    conn.rollback()
+    conn.close()
+    store.lock()
+    return rebuild, with_triggers, without, heads
 
 
 def run_table(root: Path, fmt: str, out: Path) -> tuple[float, float]:
@@ -192,6 +329,8 @@ def main() -> None:
     parser.add_argument("--reports", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--worker", nargs=3, metavar=("FORMAT", "STORE", "OUT"))
+    parser.add_argument("--skip-tables", action="store_true",
+                        help="Only the statistics (a shorter run).")
     parser.add_argument("--keep", type=Path, default=None,
                         help="Build the stores in this folder and keep them (reused when "
                              "there already): for repeated runs.")
@@ -209,12 +348,26 @@ def main() -> None:
                 build_store(root, count)
         print(f"built stores of {options.reports} and {max(1, options.reports // 10)} "
               f"reports in {time.perf_counter() - start:.0f} s")
-        print(f"\nstatistics over {options.reports} reports ({options.repeat} runs each)")
-        print(f"{'count by':<34} {'p50 ms':>8} {'p95 ms':>8} {'target':>8} {'counted':>8}")
-        for label, p50, p95, total in time_stats(big, options.repeat):
+        print(f"\nstatistics over {options.reports} reports ({options.repeat} runs each; "
+              f"before: the former query, {max(1, options.repeat // 2)} runs)")
+        print(f"{'':<34} {'before (ms)':>24} {'after (ms)':>24}")
+        print(f"{'count by':<34} {'p50':>8} {'p95':>7} {'cpu':>7} {'p50':>8} {'p95':>7} "
+              f"{'cpu':>7} {'target':>7} {'counted':>8}")
+        for label, old, new, total, same in time_stats(big, options.repeat):
             target = 500 if " x " in label else 300
-            mark = "ok" if p95 < target else "SLOW"
-            print(f"{label:<34} {p50:>8.1f} {p95:>8.1f} {'<' + str(target):>8} {total:>8} {mark}")
+            mark = "ok" if new[1] < target else "SLOW"
+            target_text = f"<{target}"
+            if "(people)" in label:
+                target_text, mark = "", ""
+            mark += "" if same else " NUMBERS DIFFER"
+            print(f"{label:<34} {old[0]:>8.1f} {old[1]:>7.1f} {old[2]:>7.1f} {new[0]:>8.1f} "
+                  f"{new[1]:>7.1f} {new[2]:>7.1f} {target_text:>7} {total:>8} {mark}")
+        rebuild, with_triggers, without, heads = time_upkeep(big)
+        print(f"\nreport_facts: rebuilt for {heads} reports in {rebuild:.1f} s (migration 4); "
+              f"a head write takes {with_triggers:.2f} ms with its triggers, "
+              f"{without:.2f} ms without")
+        if options.skip_tables:
+            return
         print("\ntables (own process each; peak = max resident set)")
         print(f"{'table':<22} {'reports':>8} {'seconds':>8} {'target':>7} {'peak MiB':>9}")
         for fmt, target in (("csv", 10), ("xlsx", 30)):

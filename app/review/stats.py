@@ -21,13 +21,19 @@ against an independent count):
   unit counted) matched the other filters but were left out. Reports written on the
   coordinator store itself have no device and are never held apart for it.
 
-Every count is one SQL ``GROUP BY`` over ``json_each`` of the stored report bodies (SQLCipher
-carries SQLite's JSON functions), so the numbers come from the same rows the tables list.
+Every count is one SQL ``GROUP BY`` over one range of ``report_facts``
+(app/store/migrations.py): per report, one row for the report and one per code of each
+multi-valued field (or one "not recorded" row), each carrying the report's region, month,
+year, triage and device, and how many people it counts. SQLite triggers on
+``report_heads`` rewrite a report's rows from its latest body in the transaction of every
+write, so the numbers come from the same revisions the tables list, without reading a
+body or searching an index per report.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -112,10 +118,6 @@ class Counts:
 #: Sent by a device the coordinator confirmed, or written on this store.
 _CONFIRMED = "(h.device IS NULL OR coalesce(d.confirmed, 0) = 1)"
 _REJECTED = "h.triage = 'rejected'"
-#: The latest revision's row, joined only when a count needs the body (people, month).
-_BODY_JOIN = "JOIN reports r ON r.id = h.report_id AND r.revision = h.revision"
-_PRECISION = ("(SELECT coalesce(json_extract(x.body, '$.occurred_precision'), 'day') "
-              "FROM reports x WHERE x.id = h.report_id AND x.revision = h.revision)")
 
 
 def scope_sql(conn: sqlcipher3.Connection, scope: Scope, *,
@@ -136,51 +138,56 @@ def scope_sql(conn: sqlcipher3.Connection, scope: Scope, *,
     return source, " AND ".join(clauses), list(params)
 
 
-#: Fields with one value per report: their SQL expression on ``h`` (and ``d``).
-_SINGLE = {
-    "region": "nullif(h.region, '')",
-    "status": "nullif(h.triage, '')",
-    "device": "d.fingerprint",
-    # The month is known when the date has one and its precision is a day or a month.
-    # The heads keep the date and the days it may cover, not the precision; the body is
-    # read (lazily, by CASE) only where those cannot tell: a date said to be precise to
-    # the year covers from 1 January, so only dates whose range starts on 1 January of
-    # their own year are asked.
-    "month": ("CASE WHEN h.occurred_start IS NULL OR length(h.occurred_on) < 7 THEN NULL "
-              "WHEN substr(h.occurred_start, 1, 7) <> substr(h.occurred_on, 1, 7) THEN NULL "
-              "WHEN substr(h.occurred_start, 6, 5) <> '01-01' "
-              "THEN substr(h.occurred_on, 1, 7) "
-              f"WHEN {_PRECISION} IN ('day', 'month') THEN substr(h.occurred_on, 1, 7) END"),
-    # The year is known when the date is (its range is empty only for unknown dates).
-    "year": "CASE WHEN h.occurred_start IS NOT NULL THEN substr(h.occurred_start, 1, 4) END",
-}
-#: Multi-valued fields: their facet kind (app/records/reports.py keeps one row per code).
+#: Fields with one value per report: the column of ``report_facts`` that carries it (on
+#: every row of the report, so that it can be read beside a multi-valued field's value).
+_COLUMNS = {"region": "region", "month": "month", "year": "year", "status": "triage",
+            "device": "device"}
+#: Multi-valued fields: their rows of ``report_facts`` (one per code the report carries,
+#: or one ``''`` row: not recorded).
 _MULTI = ("right", "act", "perpetrator", "victim_role")
+#: The row every report has once (its value is the region): for single-valued fields.
+_REPORT_ROW = "region"
+#: Separates the values ``group_concat`` gathers (never in a code or a device id).
+_SEP = "\x1f"
+#: Sent by a device the coordinator confirmed, or written on this store (on a fact row).
+_FACT_CONFIRMED = ("(a.device IS NULL OR a.device IN "
+                   "(SELECT device_id FROM devices WHERE confirmed = 1))")
+_FACT_REJECTED = "a.triage = 'rejected'"
 
 
-def _field_sql(name: str, people: bool) -> tuple[str, str]:
-    """``(join, value expression)`` of a field; the join may be empty."""
-    if name in _SINGLE:
-        return "", _SINGLE[name]
-    if name == "victim_role" and people:  # the person counted is the victim of the unit
-        return "", "nullif(json_extract(v.value, '$.role'), '')"
-    if name not in _MULTI:
-        raise UnknownField(name)
-    alias = f"f_{name}"
-    # LEFT JOIN: a report without a value for the field gives one NULL row. ``name`` is
-    # one of the fixed names above.
-    return (f"LEFT JOIN report_facets {alias} ON {alias}.report_id = h.report_id "
-            f"AND {alias}.kind = '{name}'", f"{alias}.code")
+def _chosen_sql(scope: Scope) -> tuple[str, list[Any]] | None:
+    """The report ids the review filters choose (``None`` without filters), as a
+    subquery ``c(report_id)``: the full-text search included."""
+    if scope.filters is None or scope.filters.is_empty():
+        return None
+    chosen = replace(scope.filters, include_unconfirmed=True)
+    source, where, params, _searching = review_filters.source(chosen, "coordinator")
+    # Fixed fragments from app/review/filters.py; every value is a bound parameter.
+    return (f"(SELECT h.report_id AS report_id FROM {source} WHERE {where}) c",  # noqa: S608
+            list(params))
 
 
-#: Page cache for a count or a table (SQLite's default is 2 MiB): a count reads the
-#: report heads and facets of 100,000 reports (about 40 MiB of pages) with lookups between
-#: them; with the default cache every lookup decrypts its page again. Per connection.
+def _facts_source(scope: Scope, field: str) -> tuple[str, list[Any], bool]:
+    """``(FROM ..., params, ordered)``: the rows ``a`` of ``field`` in scope. Without
+    filters, one range of the primary key (``ordered``: by value); with filters, the
+    reports the filters chose, each joined to its row by the report index."""
+    chosen = _chosen_sql(scope)
+    if chosen is None:
+        return "report_facts a", [], True
+    subquery, params = chosen
+    return (f"{subquery} CROSS JOIN report_facts a ON a.report_id = c.report_id",
+            params, False)
+
+
+#: Page cache for a count or a table (SQLite's default is 2 MiB): a cross-tabulation of
+#: two multi-valued fields looks up the second field's rows of every report, and a table
+#: the body of every report; with the default cache every lookup decrypts its page again.
+#: Per connection.
 CACHE_KIB = 64 * 1024
 
 
 def roomy(conn: sqlcipher3.Connection) -> None:
-    """Give ``conn`` a page cache large enough for the heads and facets."""
+    """Give ``conn`` a page cache large enough for the facts (or the heads)."""
     conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
 
 
@@ -208,23 +215,13 @@ def count(conn: sqlcipher3.Connection, by: Sequence[str], scope: Scope | None = 
         raise ValueError(f"unknown unit {unit!r}")
     people = unit == "people"
     roomy(conn)
-    source, where, params = scope_sql(conn, scope)
-    joins, values = [], []
-    if people:
-        joins += [_BODY_JOIN, "JOIN json_each(r.body, '$.victims') v"]
-    for name in by:
-        join, value = _field_sql(name, people)
-        if join and join not in joins:
-            joins.append(join)
-        values.append(value)
-    columns = ", ".join(f"{value} AS g{i}" for i, value in enumerate(values))
-    groups = ", ".join(f"g{i}" for i in range(len(values)))
-    # Facets hold each code once per report and a person is one element of one report,
-    # so every (unit, group) pair is one joined row: count(*) counts units.
-    # Every fragment is one of the fixed strings above; every value is a bound parameter.
-    sql = (f"SELECT {columns}, count(*) FROM {source} {' '.join(joins)} "  # noqa: S608
-           f"WHERE {where} GROUP BY {groups}")
-    rows = [(tuple(row[:-1]), int(row[-1])) for row in conn.execute(sql, params)]
+    fields = list(dict.fromkeys(by))  # a field asked twice is one value, shown twice
+    fingerprints = dict(conn.execute("SELECT device_id, fingerprint FROM devices").fetchall())
+    merged: dict[tuple[str | None, ...], int] = {}
+    for raw, n in _count_rows(conn, fields, scope, people):
+        key = tuple(_shown(name, raw[name], fingerprints) for name in by)
+        merged[key] = merged.get(key, 0) + n
+    rows = list(merged.items())
     first = by[0]
     if first in TIME_FIELDS:
         rows.sort(key=lambda item: tuple(_sort_key(n)(v) for n, v in zip(by, item[0],
@@ -236,24 +233,92 @@ def count(conn: sqlcipher3.Connection, by: Sequence[str], scope: Scope | None = 
     return Counts(by, unit, rows, total, left_out)
 
 
+def _held_apart(scope: Scope) -> list[str]:
+    clauses = []
+    if not scope.rejected_wanted:
+        clauses.append(f"NOT {_FACT_REJECTED}")
+    if not scope.include_unconfirmed:
+        clauses.append(_FACT_CONFIRMED)
+    return clauses
+
+
+def _count_rows(conn: sqlcipher3.Connection, fields: list[str], scope: Scope,
+                people: bool) -> Iterator[tuple[tuple[Any, ...], int]]:
+    """The raw groups of a count (``''`` for not recorded, device ids): one pass over the
+    rows of the (first) multi-valued field, or the reports' ``region`` rows; a second
+    multi-valued field is joined by report (through its index).
+
+    When the pass reads the rows in the order of the first grouped value (no filters),
+    a second value is gathered per group with ``group_concat`` and counted here: SQLite
+    would otherwise sort every joined row to group them, which costs more than the pass.
+    """
+    multi = [name for name in fields if name in _MULTI]
+    alias = dict(zip(multi, ("a", "b"), strict=False))
+    a_field = multi[0] if multi else _REPORT_ROW
+    source, params, ordered = _facts_source(scope, a_field)
+    if len(multi) == 2:
+        source += (" CROSS JOIN report_facts b ON b.report_id = a.report_id"
+                   " AND b.field = ?")
+        params.append(multi[1])
+    clauses = ["a.field = ?"]
+    params.append(a_field)
+    if people:
+        # A person is counted under the report's values, and under their own role.
+        weight = f"{alias['victim_role']}.people" if "victim_role" in alias else "a.people"
+        clauses.append(f"{weight} > 0")
+        total_of = f"sum({weight})"
+    else:
+        clauses += [f"{a}.counted = 1" for a in alias.values()]
+        total_of = "count(*)"
+    clauses += _held_apart(scope)
+    # The rows' own value where there is one (the region on region rows): the order of
+    # the primary key, so that grouping by it needs no sort.
+    values = {name: f"{alias[name]}.value" if name in alias
+              else "a.value" if name == a_field else f"a.{_COLUMNS[name]}"
+              for name in fields}
+    where = " AND ".join(clauses)
+    # Every fragment is one of the fixed strings above; every value is a bound parameter.
+    if ordered and not people and len(fields) == 2 and a_field in fields:
+        first = a_field
+        (second,) = (name for name in fields if name != first)
+        sql = (f"SELECT a.value, group_concat(coalesce({values[second]}, ''), ?) "  # noqa: S608
+               f"FROM {source} WHERE {where} GROUP BY a.value")
+        for value, gathered in conn.execute(sql, [_SEP, *params]):
+            for other, n in Counter(gathered.split(_SEP)).items():
+                yield {first: value, second: other}, n
+        return
+    columns = ", ".join(f"{values[name]} AS g{i}" for i, name in enumerate(fields))
+    groups = ", ".join(f"g{i}" for i in range(len(fields)))
+    sql = (f"SELECT {columns}, {total_of} FROM {source} "  # noqa: S608
+           f"WHERE {where} GROUP BY {groups}")
+    for row in conn.execute(sql, params):
+        yield dict(zip(fields, row[:-1], strict=True)), int(row[-1])
+
+
+def _shown(name: str, raw: Any, fingerprints: dict[str, str]) -> str | None:
+    """A group's value as counted: ``None`` for "not recorded"/"unknown", a device by its
+    fingerprint (``None``: written on this store, or a device this store does not know)."""
+    if name == "device":
+        return fingerprints.get(raw) if raw is not None else None
+    return raw or None
+
+
 def _totals(conn: sqlcipher3.Connection, scope: Scope,
             people: bool) -> tuple[int, dict[str, int]]:
     """The units in scope, and how many the filters chose that the held-apart rules left
-    out: one pass over the reports the filters chose."""
-    source, where, params = scope_sql(conn, scope, held_apart=False)
-    join = _BODY_JOIN if people else ""
-    unit = "json_array_length(r.body, '$.victims')" if people else "1"
-    kept = ["1"]
+    out: one pass over the reports' ``region`` rows."""
+    unit = "a.people" if people else "1"
+    kept = ["1", *_held_apart(scope)]
     parts, names = [], []
     if not scope.rejected_wanted:
-        kept.append(f"NOT {_REJECTED}")
-        parts.append(f"coalesce(sum(CASE WHEN {_REJECTED} THEN {unit} END), 0)")
+        parts.append(f"coalesce(sum(CASE WHEN {_FACT_REJECTED} THEN {unit} END), 0)")
         names.append("rejected")
     if not scope.include_unconfirmed:
-        kept.append(_CONFIRMED)
-        parts.append(f"coalesce(sum(CASE WHEN NOT {_CONFIRMED} THEN {unit} END), 0)")
+        parts.append(f"coalesce(sum(CASE WHEN NOT {_FACT_CONFIRMED} THEN {unit} END), 0)")
         names.append("unconfirmed")
     total = f"coalesce(sum(CASE WHEN {' AND '.join(kept)} THEN {unit} END), 0)"
-    sql = f"SELECT {', '.join([total, *parts])} FROM {source} {join} WHERE {where}"  # noqa: S608
-    row = conn.execute(sql, params).fetchone()
+    source, params, _ordered = _facts_source(scope, _REPORT_ROW)
+    sql = (f"SELECT {', '.join([total, *parts])} FROM {source} "  # noqa: S608
+           f"WHERE a.field = ?")
+    row = conn.execute(sql, [*params, _REPORT_ROW]).fetchone()
     return int(row[0]), {name: int(n) for name, n in zip(names, row[1:], strict=True)}

@@ -272,7 +272,130 @@ JOIN reports r ON r.id = h.report_id AND r.revision = h.revision,
 WHERE j.type = 'object' AND coalesce(json_extract(j.value, '$.role'), '') != '';
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V2_WORKBENCH)
+#: Statistics (issue 13, speed): ``report_facts``, what each report counts under, kept by
+#: triggers on ``report_heads`` in the transaction of every write (app/review/stats.py
+#: reads it; docs/REVIEW-stats.md). Per report, one ``region`` row and, for each of
+#: ``right``, ``act``, ``perpetrator``, ``victim_role``, one row per distinct code or one
+#: row with ``value = ''`` ("not recorded"). Every row also carries what a count filters
+#: and groups on, so that a count reads one range of one table: the report's region,
+#: month and year (``''``: unknown; the rules of docs/REVIEW-stats.md), triage and
+#: sending device. The ``region`` row (one per report) also serves the fields that
+#: have one value per report and the totals. ``counted`` is 1 when the report counts
+#: under the row's value; ``people`` is the number of people counted there (the
+#: report's people; for ``victim_role`` those with that role); a field that is not a
+#: list has no codes. Only a ``victim_role`` row with ``value = ''``
+#: can have ``counted = 0``: people without a role in a report whose other people have
+#: one. The content trigger recomputes a report's rows from its latest body whenever its
+#: head is written (a new revision, an import, a draft/ready change); the triage trigger
+#: copies a status change; deleting the head deletes them. ``_FACTS_REBUILD`` builds the
+#: rows of every existing report with the content trigger's own statement.
+_FACTS_BODY = "(SELECT body FROM reports WHERE id = NEW.report_id AND revision = NEW.revision)"
+_FACTS_PEOPLE = f"coalesce(json_array_length({_FACTS_BODY}, '$.victims'), 0)"
+#: A list of the body (``NULL`` when it is not one: no codes).
+_FACTS_LIST = "CASE json_type({body}, '$.{key}') WHEN 'array' THEN {body} -> '$.{key}' END"
+_FACTS_CODES = (
+    "SELECT '{field}', j.value, 1, {people} FROM json_each({list}) j"
+    " WHERE j.type = 'text' AND j.value <> '' GROUP BY j.value\n  UNION ALL\n"
+    "  SELECT '{field}', '', 1, {people} WHERE NOT EXISTS (SELECT 1 FROM"
+    " json_each({list}) j WHERE j.type = 'text' AND j.value <> '')"
+)
+_FACTS_KINDS = (
+    "SELECT coalesce(CASE WHEN j.type = 'object' THEN CASE WHEN json_type(j.value, '$.{key}')"
+    " = 'text' THEN json_extract(j.value, '$.{key}') END END, '') AS code"
+    " FROM json_each({list}) j"
+)
+_FACTS_INSERT = """
+INSERT INTO report_facts(field, value, report_id, counted, people, region, month, year,
+                         triage, device)
+SELECT x.field, x.value, NEW.report_id, x.counted, x.people, coalesce(NEW.region, ''),
+       CASE WHEN NEW.occurred_start IS NOT NULL AND length(NEW.occurred_on) >= 7
+             AND coalesce(nullif(json_extract({body}, '$.occurred_precision'), ''), 'day')
+                 IN ('day', 'month')
+            THEN substr(NEW.occurred_on, 1, 7) ELSE '' END,
+       CASE WHEN NEW.occurred_start IS NOT NULL THEN substr(NEW.occurred_start, 1, 4)
+            ELSE '' END,
+       NEW.triage, NEW.device
+FROM (
+  SELECT 'region' AS field, coalesce(NEW.region, '') AS value, 1 AS counted,
+         {people} AS people
+  UNION ALL
+  {rights}
+  UNION ALL
+  {acts}
+  UNION ALL
+  SELECT 'perpetrator', k.code, 1, {people} FROM ({kinds}) k WHERE k.code <> ''
+   GROUP BY k.code
+  UNION ALL
+  SELECT 'perpetrator', '', 1, {people}
+   WHERE NOT EXISTS (SELECT 1 FROM ({kinds}) k WHERE k.code <> '')
+  UNION ALL
+  SELECT 'victim_role', v.code, 1, count(*) FROM ({roles}) v WHERE v.code <> ''
+   GROUP BY v.code
+  UNION ALL
+  SELECT 'victim_role', '', coalesce(sum(v.code <> ''), 0) = 0, coalesce(sum(v.code = ''), 0)
+   FROM ({roles}) v
+) x
+WHERE x.counted OR x.people > 0;
+""".format(  # noqa: S608 - fixed fragments above, no input
+    body=_FACTS_BODY,
+    people=_FACTS_PEOPLE,
+    rights=_FACTS_CODES.format(field="right", people=_FACTS_PEOPLE, list=_FACTS_LIST.format(
+        body=_FACTS_BODY, key="rights")),
+    acts=_FACTS_CODES.format(field="act", people=_FACTS_PEOPLE, list=_FACTS_LIST.format(
+        body=_FACTS_BODY, key="acts")),
+    kinds=_FACTS_KINDS.format(key="kind", list=_FACTS_LIST.format(body=_FACTS_BODY,
+                                                                   key="perpetrators")),
+    roles=_FACTS_KINDS.format(key="role", list=_FACTS_LIST.format(body=_FACTS_BODY,
+                                                                   key="victims")),
+)
+_V3_FACTS = f"""
+CREATE TABLE report_facts (
+    field TEXT NOT NULL,
+    value TEXT NOT NULL,
+    report_id TEXT NOT NULL,
+    counted INTEGER NOT NULL,
+    people INTEGER NOT NULL,
+    region TEXT NOT NULL,
+    month TEXT NOT NULL,
+    year TEXT NOT NULL,
+    triage TEXT NOT NULL,
+    device TEXT,
+    PRIMARY KEY (field, value, report_id)
+) WITHOUT ROWID;
+CREATE INDEX report_facts_report ON report_facts(report_id, field, counted, people);
+
+CREATE TRIGGER report_facts_new AFTER INSERT ON report_heads BEGIN
+{_FACTS_INSERT}
+END;
+CREATE TRIGGER report_facts_changed
+AFTER UPDATE OF revision, occurred_on, occurred_start, region, device ON report_heads BEGIN
+DELETE FROM report_facts WHERE report_id = OLD.report_id;
+{_FACTS_INSERT}
+END;
+CREATE TRIGGER report_facts_triage AFTER UPDATE OF triage ON report_heads BEGIN
+UPDATE report_facts SET triage = NEW.triage WHERE report_id = NEW.report_id;
+END;
+CREATE TRIGGER report_facts_gone AFTER DELETE ON report_heads BEGIN
+DELETE FROM report_facts WHERE report_id = OLD.report_id;
+END;
+
+"""  # noqa: S608 - fixed fragments above, no input
+#: Every existing report's rows, by the same statement as the content trigger, in the
+#: order of report ids (so that each code's rows and the index grow at their ends, not
+#: at random pages), with a page cache for the table being built; the temporary view
+#: and trigger exist only for this statement.
+_FACTS_REBUILD = f"""
+PRAGMA cache_size = -65536;
+CREATE TEMP VIEW report_facts_rebuild AS SELECT * FROM main.report_heads;
+CREATE TEMP TRIGGER report_facts_rebuild INSTEAD OF INSERT ON report_facts_rebuild BEGIN
+{_FACTS_INSERT}
+END;
+INSERT INTO report_facts_rebuild SELECT * FROM main.report_heads ORDER BY report_id;
+DROP TRIGGER temp.report_facts_rebuild;
+DROP VIEW temp.report_facts_rebuild;
+"""  # noqa: S608 - fixed fragments above, no input
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V2_WORKBENCH, _V3_FACTS + _FACTS_REBUILD)
 
 
 def upgrade(conn: sqlcipher3.Connection) -> int:
