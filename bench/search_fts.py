@@ -31,8 +31,8 @@ from pathlib import Path
 
 import sqlcipher3
 
-from app.review import fold
 from app.review import query as q
+from app.store import fold, fulltext
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -135,14 +135,14 @@ def synthetic_body(rng: random.Random, vocabulary: list[str]) -> dict[str, objec
 def build(path: Path, docs: int, vocabulary: list[str]) -> sqlcipher3.Connection:
     conn = sqlcipher3.connect(str(path))
     conn.execute("PRAGMA key = \"x'" + "00" * 32 + "'\"")
-    conn.executescript(q.SCHEMA_SQL)
+    conn.executescript(fulltext.SCHEMA_SQL)
     conn.execute("CREATE TABLE plain(id TEXT PRIMARY KEY, text TEXT NOT NULL)")
     rng = random.Random(12)  # noqa: S311 - reproducible fake data
     start = time.perf_counter()
     for n in range(docs):
         body = synthetic_body(rng, vocabulary)
-        q.index_document(conn, f"r{n}", body)
-        conn.execute("INSERT INTO plain VALUES (?, ?)", (f"r{n}", q.document_text(body)))
+        fulltext.write(conn, f"r{n}", body)
+        conn.execute("INSERT INTO plain VALUES (?, ?)", (f"r{n}", fulltext.document_text(body)))
     conn.commit()
     print(f"indexed {docs} reports in {time.perf_counter() - start:.1f} s", flush=True)
     return conn

@@ -17,6 +17,16 @@ ROOMS = ("store", "records", "exchange", "web", "cli", "tor", "review")
 #: Modules at the top of app/: what every room shares, importing no room.
 SHARED = {"app", "app.config", "app.i18n", "app.messages", "app.timeutil", "app.__main__"}
 WEB_FRAMEWORKS = ("flask", "flask_babel", "flask_wtf", "werkzeug", "wtforms", "jinja2")
+#: The ``imports:`` of each room in docs/ARCHITECTURE.md: the rooms it may import directly.
+ALLOWED = {
+    "store": {"shared", "crypto"},
+    "records": {"store", "shared", "crypto"},
+    "exchange": {"records", "store", "shared", "crypto"},
+    "review": {"records", "store", "shared"},
+    "web": {"review", "exchange", "records", "store", "tor", "shared", "crypto"},
+    "cli": {"web", "review", "exchange", "records", "store", "tor", "shared"},
+    "tor": {"shared"},
+}
 
 
 def _module_name(path: Path) -> str:
@@ -112,6 +122,15 @@ def test_core_knows_no_screen(room: str) -> None:
     for module in _modules(f"app.{room}"):
         reached = {room_of(d) for d in closure(module)}
         assert not reached & {"web", "cli", "review"}, f"{module} reaches {reached}"
+
+
+@pytest.mark.parametrize("room", sorted(ALLOWED))
+def test_each_room_imports_only_what_the_architecture_names(room: str) -> None:
+    """The full-text index is written in the transaction of every write, so it sits in
+    store/, below the writers: exchange/ no longer reaches into review/ for it."""
+    for module in _modules(f"app.{room}"):
+        rooms = {room_of(d) for d in imports_of(module) if d in _sources()} - {room}
+        assert rooms <= ALLOWED[room], f"{module} imports from {rooms - ALLOWED[room]}"
 
 
 def test_public_site_reaches_no_page_that_reads_reports() -> None:

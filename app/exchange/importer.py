@@ -22,7 +22,6 @@ from app.exchange.staging import ImportRefused, Staging
 from app.messages import gettext as _
 from app.messages import ngettext
 from app.records import attachments
-from app.review import index as search_index
 from app.store import keyring, training
 from app.store.fsutil import fault_point, file_sha256
 from app.store.store import Store
@@ -167,7 +166,6 @@ def _apply(context: ImportContext, path: Path) -> ImportResult:
     conn.execute("INSERT INTO bundles(device_id, sequence, sha256, imported_at, report_count)"
                  " VALUES (?,?,?,?,?)", (manifest.device_id, manifest.sequence, digest, now,
                                          result.reports_added))
-    search_index.sync(conn)  # the full-text index commits with the reports it describes
     return result
 
 

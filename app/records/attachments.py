@@ -27,6 +27,7 @@ from werkzeug.datastructures import FileStorage
 
 from app.config import Config
 from app.records import scrub
+from app.store import fulltext
 from app.store.fsutil import fsync_dir, random_name
 from app.store.spool import EncryptedSpool
 from app.timeutil import utc_now
@@ -294,6 +295,7 @@ def insert_row(
             utc_now(),
         ),
     )
+    fulltext.reindex(conn, report_id)  # attachment names are searched too
     return attachment_id
 
 

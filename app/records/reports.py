@@ -19,6 +19,7 @@ import sqlcipher3
 
 from app.config import Config
 from app.records import attachments, custody
+from app.store import fulltext
 from app.timeutil import utc_now
 
 #: Fields of a report body, in the order a reader expects them.
@@ -184,7 +185,8 @@ def set_draft(conn: sqlcipher3.Connection, report_id: str, draft: bool, device: 
     ).rowcount
     if changed:
         custody.record(conn, report_id, "draft" if draft else "ready", device=device)
-        refresh_head(conn, report_id)  # the list reads the status from the head
+        # The list reads the status from the head; the indexed text did not change.
+        refresh_head(conn, report_id, index=False)
     return bool(changed)
 
 
@@ -270,10 +272,12 @@ def _facets(body: dict[str, Any]) -> set[tuple[str, str]]:
     return found
 
 
-def refresh_head(conn: sqlcipher3.Connection, report_id: str) -> None:
-    """Point the report's head at its latest revision (in the caller's transaction).
+def refresh_head(conn: sqlcipher3.Connection, report_id: str, *, index: bool = True) -> None:
+    """Point the report's head at its latest revision and index that revision's text with
+    its attachment names (in the caller's transaction: the list, the filters and the
+    search see the write when it commits, and never half of it).
 
-    The coordinator's triage and tags stay; the full-text index is marked stale.
+    The coordinator's triage and tags stay. ``index=False`` when only the status changed.
     """
     row = latest(conn, report_id)
     if row is None:
@@ -283,14 +287,14 @@ def refresh_head(conn: sqlcipher3.Connection, report_id: str) -> None:
     start, end = occurrence_range(body)
     conn.execute(
         "INSERT INTO report_heads(report_id, revision, title, occurred_on, occurred_start,"
-        " occurred_end, region, sensitivity, origin, status, device, received_at, updated_at,"
-        " indexed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,0)"
+        " occurred_end, region, sensitivity, origin, status, device, received_at, updated_at)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
         " ON CONFLICT(report_id) DO UPDATE SET revision = excluded.revision,"
         " title = excluded.title, occurred_on = excluded.occurred_on,"
         " occurred_start = excluded.occurred_start, occurred_end = excluded.occurred_end,"
         " region = excluded.region, sensitivity = excluded.sensitivity,"
         " origin = excluded.origin, status = excluded.status, device = excluded.device,"
-        " updated_at = excluded.updated_at, indexed = 0",
+        " updated_at = excluded.updated_at",
         (
             report_id,
             row["revision"],
@@ -312,11 +316,8 @@ def refresh_head(conn: sqlcipher3.Connection, report_id: str) -> None:
         "INSERT INTO report_facets(kind, code, report_id) VALUES (?,?,?)",
         [(kind, code, report_id) for kind, code in sorted(_facets(body))],
     )
-
-
-def mark_stale(conn: sqlcipher3.Connection, report_id: str) -> None:
-    """The indexed text changed without a new revision (attachments added or removed)."""
-    conn.execute("UPDATE report_heads SET indexed = 0 WHERE report_id = ?", (report_id,))
+    if index:
+        fulltext.write(conn, report_id, body, fulltext.attachment_names(conn, report_id))
 
 
 def forget_head(conn: sqlcipher3.Connection, report_id: str) -> None:
@@ -332,12 +333,7 @@ def forget_head(conn: sqlcipher3.Connection, report_id: str) -> None:
     ):
         # Fixed names from the tuple above, never input.
         conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (report_id,))  # noqa: S608
-    row = conn.execute(
-        "SELECT rowid FROM report_search_ids WHERE report_id = ?", (report_id,)
-    ).fetchone()
-    if row is not None:
-        conn.execute("DELETE FROM report_search WHERE rowid = ?", (row[0],))
-        conn.execute("DELETE FROM report_search_ids WHERE rowid = ?", (row[0],))
+    fulltext.remove(conn, report_id)
 
 
 def search(

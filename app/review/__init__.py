@@ -2,12 +2,12 @@
 
 Public API (import the modules themselves; this package file imports nothing):
 
-* ``app.review.fold``: ``words``, ``compounds``, ``fold_word``, ``fold_keys``,
-  ``fold_text``, ``extra_keys``: cross-script (Cyrillic/Latin) folding of words to keys.
-* ``app.review.query``: ``SCHEMA_SQL``, ``document_parts``, ``document_text``,
-  ``index_document``, ``remove_document``, ``build_match``, ``search``, ``highlight``:
-  the FTS5 table, what of a report is indexed, and what a user types turned into a safe
-  MATCH expression and a highlighted snippet.
+* ``app.review.query``: ``build_match``, ``search``, ``highlight``: what a user types
+  turned into a safe MATCH expression over the full-text index, and a highlighted
+  snippet. The index itself and the folding of words (written in the transaction of
+  every write, so below this room) are ``app.store.fulltext`` and ``app.store.fold``.
+* ``app.review.filters``, ``listing``, ``triage``, ``saved``: the list and its filters,
+  triage and device trust.
 * ``app.review.charts`` (from the svg-charts branch): ``bar_chart``, ``timeline_chart``,
   ``fill_months``: statistics drawn as SVG on the server.
 

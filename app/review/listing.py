@@ -14,7 +14,8 @@ import sqlcipher3
 from markupsafe import Markup
 
 from app.review import filters as review_filters
-from app.review import index, query
+from app.review import query
+from app.store import fulltext
 
 PAGE_SIZE = 50
 
@@ -62,8 +63,6 @@ def matching_ids(
     offset: int = 0,
 ) -> list[str]:
     """Ids of the reports that match, in list order (every one, unless ``limit``)."""
-    if filters.text.strip():
-        index.ensure(conn)
     source, condition, params, searching = review_filters.source(filters, role)
     order = SORTS[choose_sort(sort, searching)]
     sql = f"SELECT h.report_id FROM {source} WHERE {condition} ORDER BY {order}"  # noqa: S608
@@ -75,8 +74,6 @@ def matching_ids(
 
 def count(conn: sqlcipher3.Connection, filters: review_filters.Filters,
           role: str | None) -> int:
-    if filters.text.strip():
-        index.ensure(conn)
     source, condition, params, _searching = review_filters.source(filters, role)
     sql = f"SELECT count(*) FROM {source} WHERE {condition}"  # noqa: S608
     return conn.execute(sql, params).fetchone()[0]
@@ -148,6 +145,6 @@ def _snippet(body: str, text: str) -> Markup | None:
         return None
     if not isinstance(document, dict):
         return None
-    _title, rest = query.document_parts(document)
+    _title, rest = fulltext.document_parts(document)
     snippet = query.highlight(rest, text, max_len=200)
     return snippet if "<mark>" in snippet else None

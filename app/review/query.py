@@ -1,22 +1,8 @@
-"""Full-text search: the FTS5 table, what of a report it holds, and what a user types
-turned into a MATCH expression that SQLite can never read as an operator.
+"""Full-text search: what a user types turned into a MATCH expression that SQLite can
+never read as an operator, run over the index, and the matches shown.
 
-The table lives in the SQLCipher database beside the reports, so the index is encrypted
-like everything else. It is *contentless* (``content=''``): it holds the tokens, not a
-second copy of every report; rows are deleted by rowid (``contentless_delete=1``, SQLite
-3.43+). ``reports`` has a composite key ``(id, revision)`` and a text id, and FTS5 rows
-are keyed by an integer rowid, so ``report_search_ids`` maps the two: one row per report
-id (its latest revision), replaced when a report changes.
-
-Columns, all tokenized by ``unicode61 remove_diacritics 2`` (case folded in every
-script; Latin diacritics dropped; Cyrillic ё/й stay apart from е/и, which the folded
-columns join):
-
-* ``title``, ``body``: the words as written (``body`` is every other text of the report);
-* ``title_folded``, ``body_folded``: ``fold.fold_text`` of the same, word for word, so
-  phrases work across scripts;
-* ``extra``: ``fold.extra_keys`` of everything (second readings of Latin ``j``,
-  hyphenated names as one word); for single words, not phrases.
+The index itself (``report_search``, its columns, what of a report it holds, and its
+writing in the transaction of every write) is app/store/fulltext.py.
 
 Query language (``build_match``): words are ANDed; every word also matches as a word
 prefix (``Жаңа`` finds ``Жаңаөзенде``); ``"quoted words"`` are a phrase of whole words,
@@ -25,36 +11,20 @@ the one word ``Nursultan``. Nothing else is syntax: ``AND OR NOT NEAR ( ) - ^ : 
 column names are words or nothing. Every word reaches SQLite inside a double-quoted FTS5
 string (``"`` doubled) and folded keys are ``[a-z0-9]`` only.
 
-Reporters' contact details (``contact``) are never indexed, so no search can find a
-report by them, and no snippet can show them.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import sqlcipher3
 from markupsafe import Markup, escape
 
-from . import fold
-
-SCHEMA_SQL = """
-CREATE TABLE IF NOT EXISTS report_search_ids (
-    rowid INTEGER PRIMARY KEY,
-    report_id TEXT NOT NULL UNIQUE
-);
-CREATE VIRTUAL TABLE IF NOT EXISTS report_search USING fts5(
-    title, body, title_folded, body_folded, extra,
-    content = '',
-    contentless_delete = 1,
-    tokenize = 'unicode61 remove_diacritics 2',
-    prefix = '2 3'
-);
-"""
+from app.store import fold
 
 #: bm25 weights, in column order: a hit in the title counts most, a folded (cross-script)
 #: hit a little less than the same hit as written.
@@ -101,97 +71,6 @@ class Term:
     words: tuple[str, ...]
     prefix: bool
     compound: bool = False
-
-
-# ---------------------------------------------------------------------------------------
-# What of a report is indexed
-
-
-def _strings(value: Any, depth: int = 0) -> Iterator[str]:
-    """Every string in ``value`` (a string, a list, a dict's values), defensively."""
-    if depth > 4 or value is None or isinstance(value, bool):
-        return
-    if isinstance(value, str):
-        if value.strip():
-            yield value.strip()
-    elif isinstance(value, int | float):
-        yield str(value)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item, depth + 1)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _strings(item, depth + 1)
-
-
-def _rows(body: dict[str, Any], group: str) -> list[dict[str, Any]]:
-    rows = body.get(group)
-    return [row for row in rows if isinstance(row, dict)] if isinstance(rows, list) else []
-
-
-def document_parts(body: dict[str, Any], attachment_names: Iterable[str] = ()) -> tuple[str, str]:
-    """``(title, everything else)`` of a report, as indexed. Never ``contact``; codes
-    (region, rights, acts, perpetrator kinds, sensitivity) are not words of the report
-    and are filtered on separately."""
-    parts: list[str] = []
-    for name in ("description", "place", "abroad_country"):
-        parts.extend(_strings(body.get(name)))
-    for row in _rows(body, "victims"):
-        parts.extend(_strings(row.get("name")))
-        parts.extend(_strings(row.get("role")))
-    for row in _rows(body, "perpetrators"):
-        parts.extend(_strings(row.get("name")))
-    for row in _rows(body, "legal"):
-        parts.extend(_strings(row.get("code")))
-        parts.extend(_strings(row.get("article")))
-    parts.extend(_strings(body.get("sources")))
-    parts.extend(_strings(body.get("links")))
-    parts.extend(_strings(list(attachment_names)))
-    return " ".join(_strings(body.get("title"))), "\n".join(parts)
-
-
-def document_text(body: dict[str, Any], attachment_names: Iterable[str] = ()) -> str:
-    """Every indexed text of a report in one string (title first)."""
-    title, rest = document_parts(body, attachment_names)
-    return "\n".join(part for part in (title, rest) if part)
-
-
-def index_document(
-    conn: sqlcipher3.Connection,
-    report_id: str,
-    body: dict[str, Any],
-    attachment_names: Iterable[str] = (),
-) -> None:
-    """Index (or re-index) a report; the caller commits with the report itself."""
-    title, rest = document_parts(body, attachment_names)
-    conn.execute("INSERT OR IGNORE INTO report_search_ids(report_id) VALUES (?)", (report_id,))
-    (rowid,) = conn.execute(
-        "SELECT rowid FROM report_search_ids WHERE report_id = ?", (report_id,)
-    ).fetchone()
-    conn.execute("DELETE FROM report_search WHERE rowid = ?", (rowid,))
-    conn.execute(
-        "INSERT INTO report_search(rowid, title, body, title_folded, body_folded, extra)"
-        " VALUES (?,?,?,?,?,?)",
-        (
-            rowid,
-            title,
-            rest,
-            fold.fold_text(title),
-            fold.fold_text(rest),
-            fold.extra_keys(title + "\n" + rest),
-        ),
-    )
-
-
-def remove_document(conn: sqlcipher3.Connection, report_id: str) -> None:
-    """Forget a report. Deleted tokens stay in FTS5's segments (encrypted) until they are
-    merged; ``INSERT INTO report_search(report_search) VALUES ('optimize')`` rewrites them."""
-    row = conn.execute(
-        "SELECT rowid FROM report_search_ids WHERE report_id = ?", (report_id,)
-    ).fetchone()
-    if row is not None:
-        conn.execute("DELETE FROM report_search WHERE rowid = ?", row)
-        conn.execute("DELETE FROM report_search_ids WHERE rowid = ?", row)
 
 
 # ---------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from app.messages import gettext as _
 from app.records import codes, custody
 from app.review import filters as review_filters
 from app.review import query
+from app.store import fulltext
 from app.timeutil import utc_now
 
 MAX_NOTE = 20_000
@@ -128,7 +129,7 @@ def _text_of(conn: sqlcipher3.Connection, report_id: str) -> tuple[sqlcipher3.Ro
         body = json.loads(row["body"])
     except ValueError:
         body = {}
-    return row, query.document_text(body if isinstance(body, dict) else {})
+    return row, fulltext.document_text(body if isinstance(body, dict) else {})
 
 
 def _overlap(a: sqlcipher3.Row, b: sqlcipher3.Row) -> bool:
@@ -151,9 +152,8 @@ def duplicates(conn: sqlcipher3.Connection, report_id: str) -> list[dict[str, An
     and description's words, any of them), scored by ``similarity`` of their folded
     words (70 at most) plus 15 for the same region and 15 for
     overlapping dates; decided pairs are left out unless linked (``same``)."""
-    from app.review import fold, index
+    from app.store import fold
 
-    index.ensure(conn)
     head, text = _text_of(conn, report_id)
     words = list(dict.fromkeys(w for w in fold.words(text) if len(w) > 3))[:24]
     decided = {}

@@ -5,5 +5,6 @@ clear_duress, set_lockout, wipe), ``keyfile`` (the key file's slots, lockout fil
 ``keyring`` (recipients, identities, the device key), ``meta`` (settings kept in the
 database), ``migrations``, ``retention``, ``spool.EncryptedSpool``, ``fsutil`` (atomic
 writes, fsync), ``passphrase`` (weakness, suggest), ``training`` (training stores),
-``device``.
+``device``, ``fulltext`` (the full-text index of the reports, written in the transaction
+of every write) and ``fold`` (its cross-script word keys).
 """

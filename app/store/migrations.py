@@ -1,8 +1,17 @@
-"""Versioned schema migrations, applied in order on every open (``PRAGMA user_version``)."""
+"""Versioned schema migrations, applied in order on every open (``PRAGMA user_version``).
+
+A migration is an SQL script, or a function when it needs Python (the full-text index is
+written by ``fulltext``, whose word folding SQL cannot do). Each runs in one transaction
+with the version bump: a crash half-way leaves the store at the version before.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlcipher3
+
+from app.store import fulltext
 
 _V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -125,11 +134,12 @@ UPDATE reports SET status = 'ready' WHERE status = 'draft';
 #:   ``reports.status``), ``triage`` the coordinator's (new, in_review, verified,
 #:   needs_follow_up, rejected): one store uses one of them, by its role. ``indexed`` is
 #:   0 while the full-text index still has to read this revision (set in the same
-#:   transaction as the write; the search brings the index up to date before it reads).
+#:   transaction as the write; the search brought the index up to date before it read;
+#:   ``_index_in_step`` below replaced this with indexing in the write and dropped it).
 #: * ``report_facets``: the codes of the repeatable fields (right, act, perpetrator,
 #:   victim_role), one row each, for filters and statistics.
 #: * ``report_search``/``report_search_ids``: FTS5 (contentless, encrypted with the
-#:   database like every page), as app/review/query.py describes; a copy of its schema,
+#:   database like every page), as app/store/fulltext.py describes; a copy of its schema,
 #:   because a migration must never change once shipped.
 _V2_WORKBENCH = """
 CREATE INDEX reports_updated ON reports(updated_at);
@@ -395,12 +405,36 @@ DROP TRIGGER temp.report_facts_rebuild;
 DROP VIEW temp.report_facts_rebuild;
 """  # noqa: S608 - fixed fragments above, no input
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V2_WORKBENCH, _V3_FACTS + _FACTS_REBUILD)
+
+def _index_in_step(conn: sqlcipher3.Connection) -> None:
+    """The full-text index is now written in the transaction of every write (it was
+    marked stale there and written before the next search): build it for every report
+    the store holds (docs/REVIEW.md gives the time at 100,000), then drop the stale flag
+    and its index, which nothing reads any more."""
+    fulltext.rebuild(conn)
+    conn.execute("DROP INDEX IF EXISTS report_heads_stale")
+    conn.execute("ALTER TABLE report_heads DROP COLUMN indexed")
+
+
+Migration = str | Callable[[sqlcipher3.Connection], None]
+MIGRATIONS: tuple[Migration, ...] = (
+    _V1, _V2, _V2_WORKBENCH, _V3_FACTS + _FACTS_REBUILD, _index_in_step,
+)
 
 
 def upgrade(conn: sqlcipher3.Connection) -> int:
     """Apply every migration the database has not seen, each in its own transaction."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+    for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+        if isinstance(step, str):
+            conn.executescript(f"BEGIN;\n{step}\nPRAGMA user_version = {number};\nCOMMIT;")
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            step(conn)
+            conn.execute(f"PRAGMA user_version = {number}")
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
     return len(MIGRATIONS)

@@ -2,9 +2,10 @@
 
 Off by default. The setting lives in the encrypted database (``meta.retention_days``) and
 is applied each time the store is unlocked: every report whose export (``exports``) is
-older than N days goes, with its attachments' rows and files and its custody record, the
-way ``records.reports.delete`` removes a report (the store cannot import the domain, so
-the same three deletes are spelt out here). Drafts and reports never exported stay.
+older than N days goes, with its attachments' rows and files, its custody record, its head
+(and what hangs on it) and its full-text entry, the way ``records.reports.delete`` removes
+a report (the store cannot import the domain, so the same deletes are spelt out here).
+Drafts and reports never exported stay.
 """
 
 from __future__ import annotations
@@ -14,10 +15,15 @@ from pathlib import Path
 
 import sqlcipher3
 
-from app.store import meta
+from app.store import fulltext, meta
 from app.store.fsutil import fsync_dir
 
 KEY = "retention_days"
+
+#: What ``records.reports.forget_head`` removes beside a report: (table, column).
+_BESIDE = (("report_heads", "report_id"), ("report_facets", "report_id"),
+           ("report_tags", "report_id"), ("report_notes", "report_id"),
+           ("report_links", "first"), ("report_links", "second"))
 
 
 def days(conn: sqlcipher3.Connection) -> int | None:
@@ -63,6 +69,9 @@ def apply(conn: sqlcipher3.Connection, files_dir: Path, now: datetime | None = N
         conn.execute("DELETE FROM attachments WHERE report_id = ?", (report_id,))
         conn.execute("DELETE FROM custody WHERE report_id = ?", (report_id,))
         conn.execute("DELETE FROM reports WHERE id = ?", (report_id,))
+        for table, column in _BESIDE:  # fixed names from the tuple above, never input
+            conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (report_id,))  # noqa: S608
+        fulltext.remove(conn, report_id)
     conn.commit()
     for name in files:
         (files_dir / name).unlink(missing_ok=True)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.review.fold import compounds, extra_keys, fold_keys, fold_text, fold_word, words
+from app.store.fold import compounds, extra_keys, fold_keys, fold_text, fold_word, words
 
 #: Each group: spellings of one name that must find one another (docs/REVIEW.md lists
 #: them with the alphabet each spelling comes from).

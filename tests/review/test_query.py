@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from markupsafe import Markup
 
 from app.review import query as q
+from app.store import fulltext
 
 DOCS: dict[str, dict[str, object]] = {
     "kk": {
@@ -60,9 +61,9 @@ ATTACHMENTS = {"en": ["photo_shymkent_01.jpg"], "kk": ["Протокол.pdf"]}
 def conn() -> Iterator[sqlcipher3.Connection]:
     db = sqlcipher3.connect(":memory:")
     db.execute("PRAGMA key = 'test'")
-    db.executescript(q.SCHEMA_SQL)
+    db.executescript(fulltext.SCHEMA_SQL)
     for report_id, body in DOCS.items():
-        q.index_document(db, report_id, body, ATTACHMENTS.get(report_id, []))
+        fulltext.write(db, report_id, body, ATTACHMENTS.get(report_id, []))
     db.commit()
     yield db
     db.close()
@@ -91,8 +92,8 @@ def test_sqlcipher_has_fts5_and_the_tokenizers() -> None:
 )  # fmt: skip
 def test_unicode61_ignores_case_in_every_script(stored: str, typed: str) -> None:
     db = sqlcipher3.connect(":memory:")
-    db.executescript(q.SCHEMA_SQL)
-    q.index_document(db, "r", {"title": stored})
+    db.executescript(fulltext.SCHEMA_SQL)
+    fulltext.write(db, "r", {"title": stored})
     expression = f'title : "{typed}"'  # the tokenizer alone, no folding
     assert db.execute("SELECT count(*) FROM report_search WHERE report_search MATCH ?",
                       (expression,)).fetchone() == (1,)  # fmt: skip
@@ -101,8 +102,8 @@ def test_unicode61_ignores_case_in_every_script(stored: str, typed: str) -> None
 def test_unicode61_keeps_yo_apart_the_folded_column_joins_it() -> None:
     """remove_diacritics is for Latin letters only: ё ≠ е, й ≠ и in the text columns."""
     db = sqlcipher3.connect(":memory:")
-    db.executescript(q.SCHEMA_SQL)
-    q.index_document(db, "r", {"title": "Фёдоров"})
+    db.executescript(fulltext.SCHEMA_SQL)
+    fulltext.write(db, "r", {"title": "Фёдоров"})
     count = "SELECT count(*) FROM report_search WHERE report_search MATCH ?"
     assert db.execute(count, ('title : "федоров"',)).fetchone() == (0,)
     assert q.search(db, "Федоров")[0] == ["r"]
@@ -120,7 +121,7 @@ def test_document_text_has_every_text_but_contact() -> None:
         "sources": ["S1", {"note": "S2"}], "links": "https://l1.example",
         "contact": "SECRET-CONTACT", "region": "almaty_city", "rights": ["assembly"],
     }  # fmt: skip
-    text = q.document_text(body, ["F1.jpg"])
+    text = fulltext.document_text(body, ["F1.jpg"])
     for word in ("T1", "D1", "P1", "Kyrgyzstan", "V1", "R1", "N1", "C1", "A1", "S1", "S2",
                  "l1.example", "F1.jpg"):  # fmt: skip
         assert word in text
@@ -136,7 +137,7 @@ def test_document_text_has_every_text_but_contact() -> None:
      {"title": 5, "description": True}],
 )  # fmt: skip
 def test_document_text_is_defensive(body: dict[str, object]) -> None:
-    assert isinstance(q.document_text(body, []), str)
+    assert isinstance(fulltext.document_text(body, []), str)
 
 
 def test_contact_details_are_not_searchable(conn: sqlcipher3.Connection) -> None:
@@ -147,12 +148,12 @@ def test_contact_details_are_not_searchable(conn: sqlcipher3.Connection) -> None
 
 def test_reindex_replaces_and_remove_forgets(conn: sqlcipher3.Connection) -> None:
     assert "ru" in found(conn, "Щукин")
-    q.index_document(conn, "ru", {"title": "Переписано"})
+    fulltext.write(conn, "ru", {"title": "Переписано"})
     assert "ru" not in found(conn, "Щукин")
     assert found(conn, "переписано") == {"ru"}
-    q.remove_document(conn, "ru")
+    fulltext.remove(conn, "ru")
     assert found(conn, "переписано") == set()
-    q.remove_document(conn, "never-indexed")
+    fulltext.remove(conn, "never-indexed")
     assert conn.execute("SELECT count(*) FROM report_search_ids").fetchone() == (len(DOCS) - 1,)
 
 
@@ -324,9 +325,9 @@ def test_hostile_queries_mean_their_words(
 
 def test_operator_words_are_searched_as_words() -> None:
     db = sqlcipher3.connect(":memory:")
-    db.executescript(q.SCHEMA_SQL)
-    q.index_document(db, "r", {"title": "NEAR AND OR NOT title"})
-    q.index_document(db, "s", {"title": "something"})
+    db.executescript(fulltext.SCHEMA_SQL)
+    fulltext.write(db, "r", {"title": "NEAR AND OR NOT title"})
+    fulltext.write(db, "s", {"title": "something"})
     for typed in ("NEAR", "and", "OR", "not", "title", '"AND OR"'):
         assert q.search(db, typed)[0] == ["r"], typed
 
@@ -376,9 +377,9 @@ def test_long_repeated_letters_do_not_become_short_prefixes(conn: sqlcipher3.Con
 
 
 _db = sqlcipher3.connect(":memory:", check_same_thread=False)
-_db.executescript(q.SCHEMA_SQL)
+_db.executescript(fulltext.SCHEMA_SQL)
 for _id, _body in DOCS.items():
-    q.index_document(_db, _id, _body)
+    fulltext.write(_db, _id, _body)
 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -400,8 +401,8 @@ def test_operator_soup_is_safe(typed: str) -> None:
 @given(st.text(max_size=300))
 def test_any_document_indexes_and_finds_its_first_word(text: str) -> None:
     db = sqlcipher3.connect(":memory:")
-    db.executescript(q.SCHEMA_SQL)
-    q.index_document(db, "r", {"title": text, "description": text})
+    db.executescript(fulltext.SCHEMA_SQL)
+    fulltext.write(db, "r", {"title": text, "description": text})
     words = q.fold.words(text)
     if words and words[0][:64].isalnum():
         assert q.search(db, '"' + words[0] + '"')[0] in (["r"], [])

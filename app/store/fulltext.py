@@ -1,0 +1,205 @@
+"""The full-text index of the reports, written in the transaction of every write.
+
+The index lives in the SQLCipher database beside the reports, so it is encrypted like
+everything else. It sits in the store room (not in review/, which reads it) because every
+room that writes a report must keep it in step, in the same transaction: records/
+(create, edit, delete, attachments), exchange/ (import, purge through records) and the
+store itself (retention, and the migration that builds the index of an older store).
+
+``report_search`` is FTS5 and *contentless* (``content=''``): it holds the tokens, not a
+second copy of every report; rows are deleted by rowid (``contentless_delete=1``, SQLite
+3.43+). ``reports`` has a composite key ``(id, revision)`` and a text id, and FTS5 rows
+are keyed by an integer rowid, so ``report_search_ids`` maps the two: one row per report
+id (its latest revision), replaced when a report changes.
+
+Columns, all tokenized by ``unicode61 remove_diacritics 2`` (case folded in every
+script; Latin diacritics dropped; Cyrillic ё/й stay apart from е/и, which the folded
+columns join):
+
+* ``title``, ``body``: the words as written (``body`` is every other text of the report);
+* ``title_folded``, ``body_folded``: ``fold.fold_text`` of the same, word for word, so
+  phrases work across scripts;
+* ``extra``: ``fold.extra_keys`` of everything (second readings of Latin ``j``,
+  hyphenated names as one word); for single words, not phrases.
+
+Reporters' contact details (``contact``) are never indexed, so no search can find a
+report by them, and no snippet can show them. A change to what is indexed or to
+``fold`` needs a migration that calls ``rebuild`` (app/store/migrations.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import sqlcipher3
+
+from app.store import fold
+
+#: The table (a copy lives in the migration that first created it: a migration never
+#: changes once shipped). For tests and tools that build an index outside a store.
+SCHEMA_SQL = """
+CREATE TABLE IF NOT EXISTS report_search_ids (
+    rowid INTEGER PRIMARY KEY,
+    report_id TEXT NOT NULL UNIQUE
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS report_search USING fts5(
+    title, body, title_folded, body_folded, extra,
+    content = '',
+    contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 2',
+    prefix = '2 3'
+);
+"""
+
+#: Reports read per round trip by ``rebuild`` (bounded memory whatever the store holds).
+BATCH = 500
+
+
+# ---------------------------------------------------------------------------------------
+# What of a report is indexed
+
+
+def _strings(value: Any, depth: int = 0) -> Iterator[str]:
+    """Every string in ``value`` (a string, a list, a dict's values), defensively."""
+    if depth > 4 or value is None or isinstance(value, bool):
+        return
+    if isinstance(value, str):
+        if value.strip():
+            yield value.strip()
+    elif isinstance(value, int | float):
+        yield str(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item, depth + 1)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item, depth + 1)
+
+
+def _rows(body: dict[str, Any], group: str) -> list[dict[str, Any]]:
+    rows = body.get(group)
+    return [row for row in rows if isinstance(row, dict)] if isinstance(rows, list) else []
+
+
+def document_parts(body: dict[str, Any], attachment_names: Iterable[str] = ()) -> tuple[str, str]:
+    """``(title, everything else)`` of a report, as indexed. Never ``contact``; codes
+    (region, rights, acts, perpetrator kinds, sensitivity) are not words of the report
+    and are filtered on separately."""
+    parts: list[str] = []
+    for name in ("description", "place", "abroad_country"):
+        parts.extend(_strings(body.get(name)))
+    for row in _rows(body, "victims"):
+        parts.extend(_strings(row.get("name")))
+        parts.extend(_strings(row.get("role")))
+    for row in _rows(body, "perpetrators"):
+        parts.extend(_strings(row.get("name")))
+    for row in _rows(body, "legal"):
+        parts.extend(_strings(row.get("code")))
+        parts.extend(_strings(row.get("article")))
+    parts.extend(_strings(body.get("sources")))
+    parts.extend(_strings(body.get("links")))
+    parts.extend(_strings(list(attachment_names)))
+    return " ".join(_strings(body.get("title"))), "\n".join(parts)
+
+
+def document_text(body: dict[str, Any], attachment_names: Iterable[str] = ()) -> str:
+    """Every indexed text of a report in one string (title first)."""
+    title, rest = document_parts(body, attachment_names)
+    return "\n".join(part for part in (title, rest) if part)
+
+
+def parse_body(raw: str | bytes | None) -> dict[str, Any]:
+    """A stored body as a dict; ``{}`` for anything that is not a JSON object."""
+    try:
+        document = json.loads(raw or "{}")
+    except ValueError:
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+def attachment_names(conn: sqlcipher3.Connection, report_id: str) -> list[str]:
+    return [row[0] for row in conn.execute(
+        "SELECT name FROM attachments WHERE report_id = ? ORDER BY added_at, id", (report_id,))]
+
+
+# ---------------------------------------------------------------------------------------
+# Writing the index (the caller's transaction; the caller commits with the report)
+
+
+def write(
+    conn: sqlcipher3.Connection,
+    report_id: str,
+    body: dict[str, Any],
+    names: Iterable[str] = (),
+) -> None:
+    """Index (or re-index) a report from ``body`` and its attachment ``names``."""
+    title, rest = document_parts(body, names)
+    conn.execute("INSERT OR IGNORE INTO report_search_ids(report_id) VALUES (?)", (report_id,))
+    (rowid,) = conn.execute(
+        "SELECT rowid FROM report_search_ids WHERE report_id = ?", (report_id,)
+    ).fetchone()
+    conn.execute("DELETE FROM report_search WHERE rowid = ?", (rowid,))
+    conn.execute(
+        "INSERT INTO report_search(rowid, title, body, title_folded, body_folded, extra)"
+        " VALUES (?,?,?,?,?,?)",
+        (
+            rowid,
+            title,
+            rest,
+            fold.fold_text(title),
+            fold.fold_text(rest),
+            fold.extra_keys(title + "\n" + rest),
+        ),
+    )
+
+
+def remove(conn: sqlcipher3.Connection, report_id: str) -> None:
+    """Forget a report. Deleted tokens stay in FTS5's segments (encrypted) until they are
+    merged; ``INSERT INTO report_search(report_search) VALUES ('optimize')`` rewrites them."""
+    row = conn.execute(
+        "SELECT rowid FROM report_search_ids WHERE report_id = ?", (report_id,)
+    ).fetchone()
+    if row is not None:
+        conn.execute("DELETE FROM report_search WHERE rowid = ?", (row[0],))
+        conn.execute("DELETE FROM report_search_ids WHERE rowid = ?", (row[0],))
+
+
+def reindex(conn: sqlcipher3.Connection, report_id: str) -> None:
+    """Index a report from what is stored: its latest revision and attachment names
+    (after its attachments changed); forget it when no revision is stored (yet: an import
+    writes a new report's attachments before the report, and indexes it then)."""
+    row = conn.execute(
+        "SELECT body FROM reports WHERE id = ? ORDER BY revision DESC LIMIT 1", (report_id,)
+    ).fetchone()
+    if row is None:
+        remove(conn, report_id)
+        return
+    write(conn, report_id, parse_body(row[0]), attachment_names(conn, report_id))
+
+
+def rebuild(conn: sqlcipher3.Connection) -> int:
+    """Empty the index and index the latest revision of every report (no commit: the
+    caller's transaction, a migration's); the number indexed."""
+    conn.execute("INSERT INTO report_search(report_search) VALUES ('delete-all')")
+    conn.execute("DELETE FROM report_search_ids")
+    done, after = 0, ""
+    while True:
+        rows = conn.execute(
+            "SELECT r.id, r.body FROM reports r"
+            " WHERE r.id > ? AND r.revision = (SELECT max(x.revision) FROM reports x"
+            " WHERE x.id = r.id) ORDER BY r.id LIMIT ?",
+            (after, BATCH),
+        ).fetchall()
+        if not rows:
+            return done
+        for report_id, raw in rows:
+            write(conn, report_id, parse_body(raw), attachment_names(conn, report_id))
+        done += len(rows)
+        after = rows[-1][0]
+
+
+def count(conn: sqlcipher3.Connection) -> int:
+    """Reports in the index (equal to the reports stored, when the index is in step)."""
+    return conn.execute("SELECT count(*) FROM report_search_ids").fetchone()[0]
