@@ -39,6 +39,9 @@ BODY: dict[str, Any] = {
     "sensitivity": "normal", "may_publish": False, "withhold_names": True, "contact": "",
 }  # fmt: skip
 
+#: The migrations a store had before the index was written in step (the last one is it).
+_BEFORE_INDEX = migrations.MIGRATIONS.index(migrations._index_in_step)
+
 
 def body(**fields: Any) -> dict[str, Any]:
     return {**BODY, **fields}
@@ -341,7 +344,7 @@ def test_retention_removes_heads_and_entries(field_store: Store,
 def _older_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
     """A store at the version before indexing in step: some heads indexed, some stale."""
     store = Store(Config(data_dir=tmp_path / "old", default_locale="en"))
-    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:3])
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:_BEFORE_INDEX])
     store.create(PASSPHRASE, "field")
     conn = store.connect()
     for number, title in enumerate(("Индексирован", "Ждёт индекса Жаңаөзен")):
@@ -391,10 +394,10 @@ def test_a_failed_migration_leaves_the_store_at_its_version(
     with pytest.raises(Boom):
         store.unlock(PASSPHRASE)
     monkeypatch.undo()
-    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:3])
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:_BEFORE_INDEX])
     store.unlock(PASSPHRASE)  # opened without the last migration: as the failure left it
     db = store.connect()
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert db.execute("PRAGMA user_version").fetchone()[0] == _BEFORE_INDEX
     assert "indexed" in {row[1] for row in db.execute("PRAGMA table_info(report_heads)")}
     assert fulltext.count(db) == 1
     db.close()
