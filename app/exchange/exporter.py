@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import json.encoder
 import os
 import re
 import zlib
@@ -83,6 +84,8 @@ def _file_entry(name: str, path: Path) -> BundleEntry:
     return BundleEntry(name, path.stat().st_size, file_sha256(path), lambda: file_chunks(path))
 
 
+#: A JSON string as ``reports.canonical_json`` writes one (``ensure_ascii=False``).
+_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
 #: What a bundle needs of a report row; the body as stored bytes (``_document``).
 _REPORT_COLUMNS = ("id, revision, origin, created_at, updated_at,"
                    " CAST(body AS BLOB) AS body")
@@ -96,10 +99,12 @@ def _document(row: sqlcipher3.Row, files: list[dict[str, Any]],
     put in as they are, instead of being parsed and written again for every report.
     """
     head = reports.canonical_json({"attachments": files, "custody": history})
-    report = reports.canonical_json(
-        {k: row[k] for k in ("created_at", "id", "origin", "revision", "updated_at")})
-    return b"".join((head[:-1].encode(), b',"report":{"body":', row["body"], b",",
-                     report[1:].encode(), b"}"))
+    # The report's other fields in key order, each as the canonical encoder writes it.
+    report = (f',"created_at":{_string(row["created_at"])},"id":{_string(row["id"])},'
+              f'"origin":{_string(row["origin"])},"revision":{int(row["revision"])},'
+              f'"updated_at":{_string(row["updated_at"])}}}}}')
+    return b"".join((head[:-1].encode(), b',"report":{"body":', row["body"],
+                     report.encode()))
 
 
 def _next_bundle(conn: sqlcipher3.Connection, cfg: Config, wanted: set[str], budget: int,
@@ -163,12 +168,13 @@ def _next_bundle(conn: sqlcipher3.Connection, cfg: Config, wanted: set[str], bud
     del rows, inbox_rows  # only what this bundle takes stays in memory
     history: dict[str, list[dict[str, Any]]] = {}
     _temp_ids(conn, [row["id"] for row in chosen])
-    for event in conn.execute(
+    events = conn.cursor()
+    events.row_factory = None  # plain tuples: 20,000 events for 10,000 reports
+    for report_id, at, event, device_id, detail in events.execute(
             "SELECT report_id, at, event, device, detail FROM custody"
             " WHERE report_id IN (SELECT id FROM export_ids) ORDER BY seq"):
-        history.setdefault(event["report_id"], []).append(
-            {"at": event["at"], "event": event["event"], "device": event["device"],
-             "detail": event["detail"]})
+        history.setdefault(report_id, []).append(
+            {"at": at, "event": event, "device": device_id, "detail": detail})
     items = []
     for row in chosen:
         entries: list[BundleEntry] = []
