@@ -313,9 +313,9 @@ def _read_manifest(plain: ExactReader) -> Manifest:
         raise ManifestError("manifest length is out of range")
     body = plain.read(length)
     signature = plain.read(SIGNATURE_SIZE)
-    _, public = parse_device(body)
-    verify_signature(public, SIGNATURE_LABEL, body, signature)
-    return decode_manifest(body)
+    parsed = parse_device(body)
+    verify_signature(parsed[1], SIGNATURE_LABEL, body, signature)
+    return decode_manifest(body, parsed)
 
 
 def _check_recipients(manifest: Manifest, identity: Identity, stanzas: list[Stanza]) -> None:

@@ -321,3 +321,92 @@ def test_training_store_from_init_says_so_and_stays_apart(tmp_path: Path) -> Non
     assert not real_store.training
     page = create_operator_app(real_store.config, real_store, {"TESTING": True}).test_client()
     assert "Training store" not in page.get("/reports").get_data(as_text=True)
+
+
+def _heads_and_facets(conn: object) -> tuple[list[tuple], list[tuple]]:
+    heads = [tuple(r) for r in conn.execute(  # all but ``indexed`` (the import indexes)
+        "SELECT report_id, revision, title, occurred_on, occurred_start, occurred_end, region,"
+        " sensitivity, origin, status, triage, device, received_at, updated_at"
+        " FROM report_heads ORDER BY report_id")]
+    facets = [tuple(r) for r in conn.execute(
+        "SELECT kind, code, report_id FROM report_facets ORDER BY report_id, kind, code")]
+    return heads, facets
+
+
+def test_batched_import_writes_what_one_by_one_writes(world: dict[str, Path]) -> None:
+    """An import writes every head and facet in one statement per table
+    (``reports.write_heads``): the same rows ``refresh_head`` writes one report at a time,
+    for new reports and for a new revision of a known one; the documents the export built
+    from the stored bytes are canonical JSON."""
+    from app.exchange import bundles
+    from app.records import custody, reports
+    from crypto.bundle import open_bundle
+
+    field = Store(Config(data_dir=world["f1"]))
+    field.unlock(PASSPHRASE)
+    conn = field.connect()
+    bodies = [
+        reports.body_from_form(report_form(title="Год", occurred_on="2025",
+                                           occurred_precision="year")),
+        reports.body_from_form(report_form(title="Месяц", occurred_on="2025-02",
+                                           ended_on="2025-03-04", occurred_precision="month",
+                                           victims=[{"name": "А", "role": "journalist"}],
+                                           perpetrators=[{"kind": "police", "name": ""}])),
+        reports.body_from_form(report_form(title="Неизвестно", occurred_on="",
+                                           occurred_precision="unknown", rights=[], acts=[],
+                                           sensitivity="high")),
+    ]
+    ids = [reports.create(conn, body) for body in bodies]
+    custody.record(conn, ids[0], "edited", detail='a "quoted" detail, {braces} [and] \\')
+    conn.commit()
+    conn.close()
+    tmp = world["tmp"]
+    assert bundles.export_bundle(field, tmp / "1.age").report_count == 3
+    conn = field.connect()
+    reports.update(conn, ids[1], bodies[1] | {"title": "Месяц, вторая версия",
+                                              "acts": ["fine", "torture"]})
+    conn.commit()
+    conn.close()
+    assert bundles.export_bundle(field, tmp / "2.age").report_count == 1
+    coordinator = Store(Config(data_dir=world["c1"]))
+    coordinator.unlock(PASSPHRASE)
+    conn = coordinator.connect()
+    from app.store import keyring
+
+    documents: dict[str, bytes] = {}
+
+    class _Sink:
+        def __init__(self, name: str) -> None:
+            self.name, self.data = name, bytearray()
+
+        def write(self, chunk: bytes) -> int:
+            self.data += chunk
+            return len(chunk)
+
+        def __enter__(self) -> _Sink:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            if self.name.endswith(".json"):
+                documents[self.name] = bytes(self.data)
+
+    with open(tmp / "1.age", "rb") as fh:
+        open_bundle(fh, keyring.identities_of(conn), lambda entry: _Sink(entry.name))
+    assert len(documents) == 3
+    for raw in documents.values():
+        assert reports.canonical_json(json.loads(raw)).encode() == raw
+    conn.close()
+    for name in ("1.age", "2.age"):
+        assert bundles.import_bundle(coordinator, tmp / name).reports_added >= 1
+    conn = coordinator.connect()
+    batched = _heads_and_facets(conn)
+    assert len(batched[0]) == 3 and batched[1]
+    conn.execute("DELETE FROM report_facets")
+    conn.execute("UPDATE report_heads SET title = '', occurred_start = NULL, region = ''")
+    for report_id in ids:
+        reports.refresh_head(conn, report_id)
+    assert _heads_and_facets(conn) == batched
+    conn.rollback()
+    conn.close()
+    coordinator.lock()
+    field.lock()

@@ -15,10 +15,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import json.encoder
 import os
 import re
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,28 +84,61 @@ def _file_entry(name: str, path: Path) -> BundleEntry:
     return BundleEntry(name, path.stat().st_size, file_sha256(path), lambda: file_chunks(path))
 
 
+#: A JSON string as ``reports.canonical_json`` writes one (``ensure_ascii=False``).
+_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
+#: What a bundle needs of a report row; the body as stored bytes (``_document``).
+_REPORT_COLUMNS = ("id, revision, origin, created_at, updated_at,"
+                   " CAST(body AS BLOB) AS body")
+
+
 def _document(row: sqlcipher3.Row, files: list[dict[str, Any]],
               history: list[dict[str, Any]]) -> bytes:
     """``report-<id>.json``: canonical JSON of the report, its attachments and custody.
 
-    The stored body is already canonical JSON (``reports.canonical_json``): it is put in
-    as it is, instead of being parsed and written again for every report.
+    The stored body is already canonical JSON (``reports.canonical_json``): its bytes are
+    put in as they are, instead of being parsed and written again for every report.
     """
     head = reports.canonical_json({"attachments": files, "custody": history})
-    report = reports.canonical_json(
-        {k: row[k] for k in ("created_at", "id", "origin", "revision", "updated_at")})
-    return f'{head[:-1]},"report":{{"body":{row["body"]},{report[1:]}}}'.encode()
+    # The report's other fields in key order, each as the canonical encoder writes it.
+    report = (f',"created_at":{_string(row["created_at"])},"id":{_string(row["id"])},'
+              f'"origin":{_string(row["origin"])},"revision":{int(row["revision"])},'
+              f'"updated_at":{_string(row["updated_at"])}}}}}')
+    return b"".join((head[:-1].encode(), b',"report":{"body":', row["body"],
+                     report.encode()))
 
 
-def _next_bundle(conn: sqlcipher3.Connection, cfg: Config, wanted: set[str], budget: int
-                 ) -> list[_Item]:
-    """The reports and inbox submissions of ``wanted`` not yet exported, in the order they
-    were made, as many as one manifest of ``budget`` bytes holds (at least one), each
-    with its entries: a few queries for all of them, documents built only for those."""
+def _next_bundle(conn: sqlcipher3.Connection, cfg: Config, wanted: set[str], budget: int,
+                 *, first: bool) -> list[_Item]:
+    """The reports and inbox submissions not yet exported, in the order they were made, as
+    many as one manifest of ``budget`` bytes holds (at least one), each with its entries.
+
+    The first bundle of an export takes what is ready now and fills ``wanted`` with it
+    (what the export sends: later reports wait for the next one); the next bundles take
+    what is left of ``wanted``. One scan of the reports for the first, look-ups by id for
+    the others, and a few queries for attachments and custody: never one per report.
+    """
+    if first:
+        rows = conn.execute(
+            f"SELECT {_REPORT_COLUMNS} FROM reports"  # noqa: S608 - a constant
+            " WHERE exported_in IS NULL AND status != 'draft' ORDER BY created_at").fetchall()
+        inbox_rows = conn.execute(
+            "SELECT * FROM inbox WHERE exported_in IS NULL ORDER BY received_at").fetchall()
+        wanted.update(row["id"] for row in rows)
+        wanted.update(row["id"] for row in inbox_rows)
+    else:
+        _temp_ids(conn, wanted)
+        rows = conn.execute(
+            f"SELECT {_REPORT_COLUMNS} FROM reports"  # noqa: S608 - a constant
+            " WHERE id IN (SELECT id FROM export_ids) AND exported_in IS NULL"
+            " ORDER BY created_at").fetchall()
+        inbox_rows = conn.execute(
+            "SELECT * FROM inbox WHERE id IN (SELECT id FROM export_ids)"
+            " AND exported_in IS NULL ORDER BY received_at").fetchall()
     by_report: dict[str, list[sqlcipher3.Row]] = {}
+    _temp_ids(conn, [row["id"] for row in rows])
     for att in conn.execute(
-            "SELECT a.* FROM attachments a JOIN reports r ON r.id = a.report_id"
-            " WHERE r.exported_in IS NULL ORDER BY a.added_at, a.name"):
+            "SELECT * FROM attachments WHERE report_id IN (SELECT id FROM export_ids)"
+            " ORDER BY added_at, name"):
         by_report.setdefault(att["report_id"], []).append(att)
     chosen: list[sqlcipher3.Row] = []
     inbox: list[_Item] = []
@@ -118,30 +152,29 @@ def _next_bundle(conn: sqlcipher3.Connection, cfg: Config, wanted: set[str], bud
         return not (chosen or inbox) or (used[0] <= budget and used[1] <= MAX_ENTRIES - 1)
 
     full = False
-    for row in conn.execute("SELECT * FROM reports WHERE exported_in IS NULL ORDER BY created_at"):
-        if row["id"] in wanted:
-            atts = by_report.get(row["id"], [])
-            if not room(1 + len(atts) + sum(1 for a in atts if a["sealed_original"])):
-                full = True
-                break
-            chosen.append(row)
+    for row in rows:
+        atts = by_report.get(row["id"], [])
+        if not room(1 + len(atts) + sum(1 for a in atts if a["sealed_original"])):
+            full = True
+            break
+        chosen.append(row)
     if not full:
-        for row in conn.execute(
-                "SELECT * FROM inbox WHERE exported_in IS NULL ORDER BY received_at"):
-            if row["id"] in wanted:
-                if not room(1):
-                    break
-                path = attachments.file_path(cfg, row["file_name"])
-                inbox.append(_Item([_file_entry(f"inbox-{row['id']}.age", path)],
-                                   inbox_id=row["id"]))
+        for row in inbox_rows:
+            if not room(1):
+                break
+            path = attachments.file_path(cfg, row["file_name"])
+            inbox.append(_Item([_file_entry(f"inbox-{row['id']}.age", path)],
+                               inbox_id=row["id"]))
+    del rows, inbox_rows  # only what this bundle takes stays in memory
     history: dict[str, list[dict[str, Any]]] = {}
     _temp_ids(conn, [row["id"] for row in chosen])
-    for event in conn.execute(
+    events = conn.cursor()
+    events.row_factory = None  # plain tuples: 20,000 events for 10,000 reports
+    for report_id, at, event, device_id, detail in events.execute(
             "SELECT report_id, at, event, device, detail FROM custody"
             " WHERE report_id IN (SELECT id FROM export_ids) ORDER BY seq"):
-        history.setdefault(event["report_id"], []).append(
-            {"at": event["at"], "event": event["event"], "device": event["device"],
-             "detail": event["detail"]})
+        history.setdefault(report_id, []).append(
+            {"at": at, "event": event, "device": device_id, "detail": detail})
     items = []
     for row in chosen:
         entries: list[BundleEntry] = []
@@ -164,7 +197,7 @@ def _next_bundle(conn: sqlcipher3.Connection, cfg: Config, wanted: set[str], bud
     return items + inbox
 
 
-def _temp_ids(conn: sqlcipher3.Connection, ids: list[str]) -> None:
+def _temp_ids(conn: sqlcipher3.Connection, ids: Iterable[str]) -> None:
     """Fill the in-memory table ``export_ids`` (temp_store is MEMORY) with ``ids``."""
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS export_ids(id TEXT PRIMARY KEY)")
     conn.execute("DELETE FROM export_ids")
@@ -437,16 +470,12 @@ def export_bundle(
             raise StoreError(
                 _("no recipients: add a coordinator's key with 'kuager recipients add age1...'")
             )
-        # What this export sends: what is unsent now (later reports wait for the next one).
-        wanted = {row[0] for row in conn.execute(
-            "SELECT id FROM reports WHERE exported_in IS NULL AND status != 'draft'"
-            " UNION SELECT id FROM inbox WHERE exported_in IS NULL")}
-        drafts = conn.execute(
-            "SELECT count(*) FROM reports WHERE exported_in IS NULL AND status = 'draft'"
-        ).fetchone()[0]
-        if not wanted:
-            raise StoreError(_("nothing to export: no report is ready to send (drafts: %(n)d)",
-                               n=drafts))
+        drafts = _drafts(conn)
+        if not _anything_ready(conn):
+            raise _nothing_to_export(drafts)
+        # What this export sends: what is ready when its first bundle is read (filled
+        # there, in the same scan); later reports wait for the next export.
+        wanted: set[str] = set()
         while True:
             part = _export_one(conn, cfg, key=key, recipients=recipients,
                                out=names(len(written) + 1), wanted=wanted, purge=purge,
@@ -500,8 +529,11 @@ def _export_one(
         # export runs waits, instead of being marked exported (or purged) unsent.
         conn.execute("BEGIN IMMEDIATE")
         mode = training.mode(conn)
-        items = _next_bundle(conn, cfg, wanted, _manifest_budget(recipients, 200 + len(mode)))
-        if not items and not first:
+        items = _next_bundle(conn, cfg, wanted, _manifest_budget(recipients, 200 + len(mode)),
+                             first=first)
+        if not items:  # another export took them meanwhile, or the rest was deleted
+            if first:
+                raise _nothing_to_export(_drafts(conn))  # the number goes back (below)
             conn.rollback()
             _give_back(conn, sequence)
             wanted.clear()
@@ -535,6 +567,24 @@ def _export_one(
         if not published:
             _give_back(conn, sequence)
         raise
+
+
+def _anything_ready(conn: sqlcipher3.Connection) -> bool:
+    """Is any report or inbox envelope waiting (stops at the first found)?"""
+    return bool(conn.execute(
+        "SELECT EXISTS(SELECT 1 FROM reports WHERE exported_in IS NULL AND status != 'draft')"
+        " OR EXISTS(SELECT 1 FROM inbox WHERE exported_in IS NULL)").fetchone()[0])
+
+
+def _drafts(conn: sqlcipher3.Connection) -> int:
+    return conn.execute(
+        "SELECT count(*) FROM reports WHERE exported_in IS NULL AND status = 'draft'"
+    ).fetchone()[0]
+
+
+def _nothing_to_export(drafts: int) -> StoreError:
+    return StoreError(_("nothing to export: no report is ready to send (drafts: %(n)d)",
+                        n=drafts))
 
 
 def _mark_exported(

@@ -56,7 +56,9 @@ class ImportContext:
     #: (report id, sha256) of every attachment stored for the prefetched reports.
     attachments_known: set[tuple[str, str]] = field(default_factory=set)
     prefetched: set[str] = field(default_factory=set)
-    pending_reports: list[tuple[Any, ...]] = field(default_factory=list)
+    #: New revision rows (``reports`` columns by name) with their parsed bodies, written
+    #: by ``flush``.
+    pending_reports: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)
     pending_custody: list[tuple[str, str, str, str, str, str]] = field(default_factory=list)
     device_id: str = ""
 
@@ -107,18 +109,22 @@ class ImportContext:
         return (report_id, sha256) in self.attachments_known
 
     def flush(self) -> None:
-        """Write the gathered report and custody rows (the caller commits)."""
+        """Write the gathered report and custody rows, and the reports' heads (the caller
+        commits): one statement per table for the whole bundle."""
+        rows = [row for row, _body in self.pending_reports]
         self.conn.executemany(
             "INSERT INTO reports(id, revision, origin, status, created_at, updated_at, title,"
             " occurred_on, region, body, content_sha256, source_device, bundle_sequence,"
-            " imported_at) VALUES (?,?,?,'imported',?,?,?,?,?,?,?,?,?,?)",
-            self.pending_reports)
+            " imported_at) VALUES (:id, :revision, :origin, :status, :created_at,"
+            " :updated_at, :title, :occurred_on, :region, :body, :content_sha256,"
+            " :source_device, :bundle_sequence, :imported_at)",
+            rows)
         self.conn.executemany(
             "INSERT INTO custody(report_id, at, event, device, detail, claimed_by)"
             " VALUES (?,?,?,?,?,?)",
             self.pending_custody)
-        for report_id in dict.fromkeys(row[0] for row in self.pending_reports):
-            reports.refresh_head(self.conn, report_id)
+        # Each pending row is its report's latest revision (``_insert_revision``).
+        reports.write_heads(self.conn, self.pending_reports)
         self.pending_reports.clear()
         self.pending_custody.clear()
 
@@ -147,12 +153,15 @@ def _insert_revision(context: ImportContext, report: dict[str, Any]) -> bool:
     content = hashlib.sha256(text.encode()).hexdigest()  # = reports.content_hash(body)
     if known is not None and content in known.contents:
         return False
-    revision = (known.latest if known is not None else 0) + 1
-    context.pending_reports.append(
-        (report["id"], revision, report.get("origin", "operator"),
-         report["created_at"], report["updated_at"], body.get("title", ""),
-         body.get("occurred_on", ""), body.get("region", ""), text,
-         content, device_id, context.manifest.sequence, context.now))
+    revision = (known.latest if known is not None else 0) + 1  # the latest, always
+    context.pending_reports.append(({
+        "id": report["id"], "revision": revision, "origin": report.get("origin", "operator"),
+        "status": "imported", "created_at": report["created_at"],
+        "updated_at": report["updated_at"], "title": body.get("title", ""),
+        "occurred_on": body.get("occurred_on", ""), "region": body.get("region", ""),
+        "body": text, "content_sha256": content, "source_device": device_id,
+        "bundle_sequence": context.manifest.sequence, "imported_at": context.now,
+    }, body))
     context._add_known(report["id"], revision, content, device_id)
     return True
 

@@ -51,8 +51,13 @@ _GROUPS = {
 }
 
 
+#: What ``json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))``
+#: builds on every call, built once (an export or import encodes tens of thousands).
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return _CANONICAL.encode(value)
 
 
 def body_from_form(data: dict[str, Any]) -> dict[str, Any]:
@@ -272,6 +277,38 @@ def _facets(body: dict[str, Any]) -> set[tuple[str, str]]:
     return found
 
 
+_HEAD_UPSERT = (
+    "INSERT INTO report_heads(report_id, revision, title, occurred_on, occurred_start,"
+    " occurred_end, region, sensitivity, origin, status, device, received_at, updated_at)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " ON CONFLICT(report_id) DO UPDATE SET revision = excluded.revision,"
+    " title = excluded.title, occurred_on = excluded.occurred_on,"
+    " occurred_start = excluded.occurred_start, occurred_end = excluded.occurred_end,"
+    " region = excluded.region, sensitivity = excluded.sensitivity,"
+    " origin = excluded.origin, status = excluded.status, device = excluded.device,"
+    " updated_at = excluded.updated_at"
+)
+
+
+def _head_values(row: Any, body: dict[str, Any]) -> tuple[Any, ...]:
+    start, end = occurrence_range(body)
+    return (
+        row["id"],
+        row["revision"],
+        row["title"],
+        row["occurred_on"],
+        start,
+        end,
+        row["region"],
+        str(body.get("sensitivity") or "normal"),
+        row["origin"],
+        row["status"],
+        row["source_device"],
+        row["imported_at"] or row["created_at"],
+        row["updated_at"],
+    )
+
+
 def refresh_head(conn: sqlcipher3.Connection, report_id: str, *, index: bool = True) -> None:
     """Point the report's head at its latest revision and index that revision's text with
     its attachment names (in the caller's transaction: the list, the filters and the
@@ -284,39 +321,37 @@ def refresh_head(conn: sqlcipher3.Connection, report_id: str, *, index: bool = T
         forget_head(conn, report_id)
         return
     body = body_of(row)
-    start, end = occurrence_range(body)
-    conn.execute(
-        "INSERT INTO report_heads(report_id, revision, title, occurred_on, occurred_start,"
-        " occurred_end, region, sensitivity, origin, status, device, received_at, updated_at)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
-        " ON CONFLICT(report_id) DO UPDATE SET revision = excluded.revision,"
-        " title = excluded.title, occurred_on = excluded.occurred_on,"
-        " occurred_start = excluded.occurred_start, occurred_end = excluded.occurred_end,"
-        " region = excluded.region, sensitivity = excluded.sensitivity,"
-        " origin = excluded.origin, status = excluded.status, device = excluded.device,"
-        " updated_at = excluded.updated_at",
-        (
-            report_id,
-            row["revision"],
-            row["title"],
-            row["occurred_on"],
-            start,
-            end,
-            row["region"],
-            str(body.get("sensitivity") or "normal"),
-            row["origin"],
-            row["status"],
-            row["source_device"],
-            row["imported_at"] or row["created_at"],
-            row["updated_at"],
-        ),
-    )
+    conn.execute(_HEAD_UPSERT, _head_values(row, body))
     conn.execute("DELETE FROM report_facets WHERE report_id = ?", (report_id,))
     conn.executemany(
         "INSERT INTO report_facets(kind, code, report_id) VALUES (?,?,?)",
         [(kind, code, report_id) for kind, code in sorted(_facets(body))],
     )
     if index:
+        fulltext.write(conn, report_id, body, fulltext.attachment_names(conn, report_id))
+
+
+def write_heads(conn: sqlcipher3.Connection,
+                latest_rows: Iterable[tuple[Any, dict[str, Any]]]) -> None:
+    """``refresh_head`` for many reports at once, from rows the caller has just written:
+    ``(row, parsed body)`` with the columns of ``reports`` by name, each the report's
+    latest revision (the last given for a report wins). One statement per table instead
+    of four per report, and no body read back and parsed again (an import's 10,000). The
+    full-text index is written too, in the caller's transaction, with the attachment
+    names already recorded."""
+    heads: dict[str, tuple[Any, dict[str, Any]]] = {}
+    for row, body in latest_rows:
+        heads[row["id"]] = (row, body)
+    if not heads:
+        return
+    conn.executemany(_HEAD_UPSERT, [_head_values(row, body) for row, body in heads.values()])
+    conn.executemany("DELETE FROM report_facets WHERE report_id = ?", [(i,) for i in heads])
+    conn.executemany(
+        "INSERT INTO report_facets(kind, code, report_id) VALUES (?,?,?)",
+        [(kind, code, report_id) for report_id, (_row, body) in heads.items()
+         for kind, code in sorted(_facets(body))],
+    )
+    for report_id, (_row, body) in heads.items():
         fulltext.write(conn, report_id, body, fulltext.attachment_names(conn, report_id))
 
 
