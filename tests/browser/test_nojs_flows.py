@@ -138,6 +138,9 @@ def _state(store: Store, report_id: str) -> tuple[object, object]:
 def _export(browser: Browser, base: str, folder: Path) -> list[str]:
     """Export into ``folder`` from the export page; the page's messages after it."""
     browser.get(f"{base}/exchange/export?lang=kk")
+    # The page offers the last destination in the field: replace it, as a person would.
+    browser.driver_script("document.querySelector("
+                          "'form[action=\"/exchange/export\"] [name=\"folder\"]').value = ''")
     browser.type('form[action="/exchange/export"] [name="folder"]', str(folder))
     browser.follow('form[action="/exchange/export"] [type="submit"]')
     return list(browser.driver_script(
