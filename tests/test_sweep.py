@@ -170,8 +170,8 @@ def test_every_file_column_is_known_to_the_sweep(tmp_path: Path) -> None:
     import sqlcipher3  # the store's SQLite (FTS5 options the system's may lack)
 
     conn = sqlcipher3.connect(str(tmp_path / "schema.db"))
-    for script in migrations.MIGRATIONS:
-        conn.executescript(script)
+    conn.row_factory = sqlcipher3.Row
+    assert migrations.upgrade(conn) == len(migrations.MIGRATIONS)  # scripts and functions
     columns = {
         (table, column)
         for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
