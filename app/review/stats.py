@@ -149,6 +149,7 @@ _MULTI = ("right", "act", "perpetrator", "victim_role")
 _REPORT_ROW = "region"
 #: Separates the values ``group_concat`` gathers (never in a code or a device id).
 _SEP = "\x1f"
+_PAIR = "\x1e"
 #: Sent by a device the coordinator confirmed, or written on this store (on a fact row).
 _FACT_CONFIRMED = ("(a.device IS NULL OR a.device IN "
                    "(SELECT device_id FROM devices WHERE confirmed = 1))")
@@ -262,10 +263,10 @@ def _count_rows(conn: sqlcipher3.Connection, fields: list[str], scope: Scope,
     rows of the (first) multi-valued field, or the reports' ``region`` rows; a second
     multi-valued field is joined by report (through its index).
 
-    The pass reads the rows in the order of their value; when that is one of the two
-    grouped values, the other is gathered per group with ``group_concat`` and counted
-    here: SQLite would otherwise sort every joined row to group them, which costs more
-    than the pass itself.
+    The pass reads the rows in the order of their own value; a grouped value that is not
+    it (a column, or the second field's value) is gathered per group with
+    ``group_concat`` and counted here: SQLite would otherwise sort every row to group
+    them, which costs more than the pass itself.
     """
     multi = [name for name in fields if name in _MULTI]
     alias = dict(zip(multi, ("a", "b"), strict=False))
@@ -294,14 +295,19 @@ def _count_rows(conn: sqlcipher3.Connection, fields: list[str], scope: Scope,
               for name in fields}
     where = " AND ".join(clauses)
     # Every fragment is one of the fixed strings above; every value is a bound parameter.
-    if not people and len(fields) == 2 and a_field in fields:
-        first = a_field
-        (second,) = (name for name in fields if name != first)
-        sql = (f"SELECT a.value, group_concat(coalesce({values[second]}, ''), ?) "  # noqa: S608
+    gathered = [name for name in fields if name != a_field]
+    if not people and gathered:
+        # Rows come in the order of a.value: group by it, gather the other values
+        # (joined by _PAIR when two) and count them here.
+        joined = " || char(30) || ".join(f"coalesce({values[name]}, '')" for name in gathered)
+        sql = (f"SELECT a.value, group_concat({joined}, ?) "  # noqa: S608
                f"FROM {source} WHERE {where} GROUP BY a.value")
-        for value, gathered in conn.execute(sql, [_SEP, *params]):
-            for other, n in Counter(gathered.split(_SEP)).items():
-                yield {first: value, second: other}, n
+        for value, text in conn.execute(sql, [_SEP, *params]):
+            for others, n in Counter(text.split(_SEP)).items():
+                group = dict(zip(gathered, others.split(_PAIR), strict=True))
+                if a_field in fields:
+                    group[a_field] = value
+                yield group, n
         return
     columns = ", ".join(f"{values[name]} AS g{i}" for i, name in enumerate(fields))
     groups = ", ".join(f"g{i}" for i in range(len(fields)))
