@@ -149,34 +149,39 @@ _MULTI = ("right", "act", "perpetrator", "victim_role")
 _REPORT_ROW = "region"
 #: Separates the values ``group_concat`` gathers (never in a code or a device id).
 _SEP = "\x1f"
+_PAIR = "\x1e"
 #: Sent by a device the coordinator confirmed, or written on this store (on a fact row).
 _FACT_CONFIRMED = ("(a.device IS NULL OR a.device IN "
                    "(SELECT device_id FROM devices WHERE confirmed = 1))")
 _FACT_REJECTED = "a.triage = 'rejected'"
 
 
-def _chosen_sql(scope: Scope) -> tuple[str, list[Any]] | None:
-    """The report ids the review filters choose (``None`` without filters), as a
-    subquery ``c(report_id)``: the full-text search included."""
+#: The reports the filters chose, gathered once per count (a temporary table: in memory,
+#: temp_store = MEMORY, dropped when the count is made).
+_CHOSEN = "temp.stats_chosen"
+
+
+def _choose(conn: sqlcipher3.Connection, scope: Scope) -> bool:
+    """Gather the report ids the review filters choose (the full-text search included);
+    False without filters (every report)."""
     if scope.filters is None or scope.filters.is_empty():
-        return None
+        return False
     chosen = replace(scope.filters, include_unconfirmed=True)
     source, where, params, _searching = review_filters.source(chosen, "coordinator")
+    conn.execute(f"DROP TABLE IF EXISTS {_CHOSEN}")
+    conn.execute("CREATE TEMP TABLE stats_chosen (report_id TEXT PRIMARY KEY) WITHOUT ROWID")
     # Fixed fragments from app/review/filters.py; every value is a bound parameter.
-    return (f"(SELECT h.report_id AS report_id FROM {source} WHERE {where}) c",  # noqa: S608
-            list(params))
+    sql = f"INSERT OR IGNORE INTO {_CHOSEN} SELECT h.report_id FROM {source} WHERE {where}"  # noqa: S608
+    conn.execute(sql, params)
+    return True
 
 
-def _facts_source(scope: Scope, field: str) -> tuple[str, list[Any], bool]:
-    """``(FROM ..., params, ordered)``: the rows ``a`` of ``field`` in scope. Without
-    filters, one range of the primary key (``ordered``: by value); with filters, the
-    reports the filters chose, each joined to its row by the report index."""
-    chosen = _chosen_sql(scope)
-    if chosen is None:
-        return "report_facts a", [], True
-    subquery, params = chosen
-    return (f"{subquery} CROSS JOIN report_facts a ON a.report_id = c.report_id",
-            params, False)
+def _chosen_sql(chosen: bool) -> str:
+    """A condition on the fact row ``a``: its report is one the filters chose. Each row of
+    the range is looked up in that (small, in memory) set; the ``+`` keeps SQLite from
+    turning it around and looking up each chosen report's row in the table, which reads
+    pages at random."""
+    return f"+a.report_id IN (SELECT report_id FROM {_CHOSEN})" if chosen else "1"  # noqa: S608
 
 
 #: Page cache for a count or a table (SQLite's default is 2 MiB): a cross-tabulation of
@@ -218,9 +223,20 @@ def count(conn: sqlcipher3.Connection, by: Sequence[str], scope: Scope | None = 
     fields = list(dict.fromkeys(by))  # a field asked twice is one value, shown twice
     fingerprints = dict(conn.execute("SELECT device_id, fingerprint FROM devices").fetchall())
     merged: dict[tuple[str | None, ...], int] = {}
-    for raw, n in _count_rows(conn, fields, scope, people):
-        key = tuple(_shown(name, raw[name], fingerprints) for name in by)
-        merged[key] = merged.get(key, 0) + n
+    # Python's sqlite3 opens a transaction for the INSERT into the temporary table: the
+    # count closes it again (only temporary rows were written), unless the caller's own.
+    ours = not conn.in_transaction
+    chosen = _choose(conn, scope)
+    try:
+        for raw, n in _count_rows(conn, fields, scope, people, chosen):
+            key = tuple(_shown(name, raw[name], fingerprints) for name in by)
+            merged[key] = merged.get(key, 0) + n
+        total, left_out = _totals(conn, scope, people, chosen)
+    finally:
+        if chosen:
+            conn.execute(f"DROP TABLE IF EXISTS {_CHOSEN}")
+            if ours and conn.in_transaction:
+                conn.commit()
     rows = list(merged.items())
     first = by[0]
     if first in TIME_FIELDS:
@@ -229,7 +245,6 @@ def count(conn: sqlcipher3.Connection, by: Sequence[str], scope: Scope | None = 
     else:
         rows.sort(key=lambda item: (-item[1], *(_sort_key(n)(v)
                                                 for n, v in zip(by, item[0], strict=True))))
-    total, left_out = _totals(conn, scope, people)
     return Counts(by, unit, rows, total, left_out)
 
 
@@ -243,19 +258,20 @@ def _held_apart(scope: Scope) -> list[str]:
 
 
 def _count_rows(conn: sqlcipher3.Connection, fields: list[str], scope: Scope,
-                people: bool) -> Iterator[tuple[tuple[Any, ...], int]]:
+                people: bool, chosen: bool) -> Iterator[tuple[dict[str, Any], int]]:
     """The raw groups of a count (``''`` for not recorded, device ids): one pass over the
     rows of the (first) multi-valued field, or the reports' ``region`` rows; a second
     multi-valued field is joined by report (through its index).
 
-    When the pass reads the rows in the order of the first grouped value (no filters),
-    a second value is gathered per group with ``group_concat`` and counted here: SQLite
-    would otherwise sort every joined row to group them, which costs more than the pass.
+    The pass reads the rows in the order of their own value; a grouped value that is not
+    it (a column, or the second field's value) is gathered per group with
+    ``group_concat`` and counted here: SQLite would otherwise sort every row to group
+    them, which costs more than the pass itself.
     """
     multi = [name for name in fields if name in _MULTI]
     alias = dict(zip(multi, ("a", "b"), strict=False))
     a_field = multi[0] if multi else _REPORT_ROW
-    source, params, ordered = _facts_source(scope, a_field)
+    source, params = "report_facts a", []
     if len(multi) == 2:
         source += (" CROSS JOIN report_facts b ON b.report_id = a.report_id"
                    " AND b.field = ?")
@@ -271,6 +287,7 @@ def _count_rows(conn: sqlcipher3.Connection, fields: list[str], scope: Scope,
         clauses += [f"{a}.counted = 1" for a in alias.values()]
         total_of = "count(*)"
     clauses += _held_apart(scope)
+    clauses.append(_chosen_sql(chosen))
     # The rows' own value where there is one (the region on region rows): the order of
     # the primary key, so that grouping by it needs no sort.
     values = {name: f"{alias[name]}.value" if name in alias
@@ -278,14 +295,19 @@ def _count_rows(conn: sqlcipher3.Connection, fields: list[str], scope: Scope,
               for name in fields}
     where = " AND ".join(clauses)
     # Every fragment is one of the fixed strings above; every value is a bound parameter.
-    if ordered and not people and len(fields) == 2 and a_field in fields:
-        first = a_field
-        (second,) = (name for name in fields if name != first)
-        sql = (f"SELECT a.value, group_concat(coalesce({values[second]}, ''), ?) "  # noqa: S608
+    gathered = [name for name in fields if name != a_field]
+    if not people and gathered:
+        # Rows come in the order of a.value: group by it, gather the other values
+        # (joined by _PAIR when two) and count them here.
+        joined = " || char(30) || ".join(f"coalesce({values[name]}, '')" for name in gathered)
+        sql = (f"SELECT a.value, group_concat({joined}, ?) "  # noqa: S608
                f"FROM {source} WHERE {where} GROUP BY a.value")
-        for value, gathered in conn.execute(sql, [_SEP, *params]):
-            for other, n in Counter(gathered.split(_SEP)).items():
-                yield {first: value, second: other}, n
+        for value, text in conn.execute(sql, [_SEP, *params]):
+            for others, n in Counter(text.split(_SEP)).items():
+                group = dict(zip(gathered, others.split(_PAIR), strict=True))
+                if a_field in fields:
+                    group[a_field] = value
+                yield group, n
         return
     columns = ", ".join(f"{values[name]} AS g{i}" for i, name in enumerate(fields))
     groups = ", ".join(f"g{i}" for i in range(len(fields)))
@@ -303,8 +325,8 @@ def _shown(name: str, raw: Any, fingerprints: dict[str, str]) -> str | None:
     return raw or None
 
 
-def _totals(conn: sqlcipher3.Connection, scope: Scope,
-            people: bool) -> tuple[int, dict[str, int]]:
+def _totals(conn: sqlcipher3.Connection, scope: Scope, people: bool,
+            chosen: bool) -> tuple[int, dict[str, int]]:
     """The units in scope, and how many the filters chose that the held-apart rules left
     out: one pass over the reports' ``region`` rows."""
     unit = "a.people" if people else "1"
@@ -317,8 +339,7 @@ def _totals(conn: sqlcipher3.Connection, scope: Scope,
         parts.append(f"coalesce(sum(CASE WHEN NOT {_FACT_CONFIRMED} THEN {unit} END), 0)")
         names.append("unconfirmed")
     total = f"coalesce(sum(CASE WHEN {' AND '.join(kept)} THEN {unit} END), 0)"
-    source, params, _ordered = _facts_source(scope, _REPORT_ROW)
-    sql = (f"SELECT {', '.join([total, *parts])} FROM {source} "  # noqa: S608
-           f"WHERE a.field = ?")
-    row = conn.execute(sql, [*params, _REPORT_ROW]).fetchone()
+    sql = (f"SELECT {', '.join([total, *parts])} FROM report_facts a "  # noqa: S608
+           f"WHERE a.field = ? AND {_chosen_sql(chosen)}")
+    row = conn.execute(sql, [_REPORT_ROW]).fetchone()
     return int(row[0]), {name: int(n) for name, n in zip(names, row[1:], strict=True)}

@@ -201,3 +201,20 @@ def test_the_migration_builds_the_facts_of_an_older_store(tmp_path: Path,
     assert stored(conn) == want
     assert {r[8] for r in stored(conn, next(iter(written)))} == {"rejected"}
     assert stats.count(conn, ["region"]).total == len(written) - 1
+
+
+def test_a_filtered_count_leaves_no_transaction_and_no_table(corpus: Corpus) -> None:
+    from app.review import filters as review_filters
+
+    conn = corpus.coordinator.connect()
+    chosen = review_filters.from_dict({"act": ["fine"]}, role="coordinator", conn=conn)
+    result = stats.count(conn, ["region", "act"], stats.Scope(filters=chosen))
+    assert result.total > 0
+    assert not conn.in_transaction
+    assert conn.execute("SELECT count(*) FROM temp.sqlite_master").fetchone()[0] == 0
+    # inside a caller's transaction the count neither commits nor rolls it back
+    conn.execute("UPDATE report_heads SET title = 'x' WHERE report_id = ?",
+                 (next(iter(corpus.reports)),))
+    stats.count(conn, ["act"], stats.Scope(filters=chosen))
+    assert conn.in_transaction
+    conn.rollback()
