@@ -564,6 +564,12 @@ class Store:
         conn.execute("PRAGMA cipher_page_size = 8192")
         # Sorts and temporary tables in memory, never in a temporary file.
         conn.execute("PRAGMA temp_store = MEMORY")
+        # A page cache of up to 64 MiB (SQLite's default is 2 MiB, filled only as pages
+        # are read): the review list and the search read the same heads, indexes and
+        # full-text pages on every page load, and with the default cache each of them was
+        # read and decrypted again every time (docs/REVIEW.md, Measured). The cache holds
+        # decrypted pages only while its connection is open; lock closes every one.
+        conn.execute("PRAGMA cache_size = -65536")
         conn.execute("PRAGMA secure_delete = ON")
         conn.execute("PRAGMA foreign_keys = ON")
         try:
