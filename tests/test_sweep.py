@@ -170,8 +170,7 @@ def test_every_file_column_is_known_to_the_sweep(tmp_path: Path) -> None:
     import sqlcipher3  # the store's SQLite (FTS5 options the system's may lack)
 
     conn = sqlcipher3.connect(str(tmp_path / "schema.db"))
-    for script in migrations.MIGRATIONS:
-        conn.executescript(script)
+    migrations.upgrade(conn)  # every migration (some are Python functions)
     columns = {
         (table, column)
         for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
