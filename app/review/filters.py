@@ -223,43 +223,119 @@ def _in(column: str, values: Iterable[str], params: list[Any]) -> str:
     return f"{column} IN ({', '.join('?' * len(items))})"
 
 
+@dataclass(frozen=True)
+class _Piece:
+    """One filter as SQL: a condition over ``report_heads h``, or (``table`` set) a
+    condition over ``table`` under ``alias`` whose rows name the reports that match."""
+
+    condition: str
+    params: tuple[Any, ...]
+    table: str = ""
+    alias: str = ""
+    #: The condition may hold for several rows of one report (several codes asked for).
+    repeats: bool = False
+
+    def exists(self) -> str:
+        # Fixed fragments of this module (table, alias, condition with placeholders).
+        return (f"EXISTS (SELECT 1 FROM {self.table} {self.alias} WHERE {self.condition}"  # noqa: S608
+                f" AND {self.alias}.report_id = h.report_id)")
+
+    def ids(self) -> str:
+        distinct = "DISTINCT " if self.repeats else ""
+        return (f"SELECT {distinct}{self.alias}.report_id FROM {self.table} {self.alias}"  # noqa: S608
+                f" WHERE {self.condition}")
+
+
+def _pieces(filters: Filters, role: str | None) -> list[_Piece]:
+    """Every filter but the text, in a fixed order. Only fixed fragments are joined;
+    every value is a bound parameter."""
+    pieces: list[_Piece] = []
+
+    def add(condition: str, params: list[Any], table: str = "", alias: str = "",
+            repeats: bool = False) -> None:
+        pieces.append(_Piece(condition, tuple(params), table, alias, repeats))
+
+    for option, (name, _codes, kind) in OPTIONS.items():
+        wanted = getattr(filters, name)
+        if not wanted:
+            continue
+        params: list[Any] = []
+        if kind is None:
+            column = {"region": "h.region", "sensitivity": "h.sensitivity",
+                      "origin": "h.origin"}[option]
+            add(_in(column, wanted, params), params)
+        else:
+            params.append(kind)
+            inner = _in("x.code", wanted, params)
+            add(f"x.kind = ? AND {inner}", params, "report_facets", "x", len(wanted) > 1)
+    if filters.statuses:
+        params = []
+        column = "h.triage" if role == "coordinator" else "h.status"
+        add(_in(column, filters.statuses, params), params)
+    if filters.tags:
+        params = []
+        add(_in("t.tag", filters.tags, params), params, "report_tags", "t",
+            len(filters.tags) > 1)
+    if filters.devices:
+        params = []
+        add(_in("h.device", filters.devices, params), params)
+    if filters.date_from:
+        add("h.occurred_end >= ?", [filters.date_from])
+    if filters.date_to:
+        add("h.occurred_start <= ?", [filters.date_to])
+    if not filters.include_unconfirmed:
+        add("(h.device IS NULL OR h.device IN"
+            " (SELECT device_id FROM devices WHERE confirmed = 1))", [])
+    return pieces
+
+
 def where(filters: Filters, role: str | None) -> tuple[str, list[Any]]:
     """The SQL condition over ``report_heads h`` (without the text search) and its
     parameters. Only fixed fragments are joined; every value is a bound parameter."""
     clauses: list[str] = []
     params: list[Any] = []
-    for option, (name, _codes, kind) in OPTIONS.items():
-        wanted = getattr(filters, name)
-        if not wanted:
-            continue
-        if kind is None:
-            column = {"region": "h.region", "sensitivity": "h.sensitivity",
-                      "origin": "h.origin"}[option]
-            clauses.append(_in(column, wanted, params))
-        else:
-            params.append(kind)
-            inner = _in("x.code", wanted, params)
-            clauses.append("EXISTS (SELECT 1 FROM report_facets x WHERE x.kind = ? AND "  # noqa: S608
-                           f"{inner} AND x.report_id = h.report_id)")
-    if filters.statuses:
-        column = "h.triage" if role == "coordinator" else "h.status"
-        clauses.append(_in(column, filters.statuses, params))
-    if filters.tags:
-        inner = _in("t.tag", filters.tags, params)
-        clauses.append(f"EXISTS (SELECT 1 FROM report_tags t WHERE {inner}"  # noqa: S608
-                       " AND t.report_id = h.report_id)")
-    if filters.devices:
-        clauses.append(_in("h.device", filters.devices, params))
-    if filters.date_from:
-        clauses.append("h.occurred_end >= ?")
-        params.append(filters.date_from)
-    if filters.date_to:
-        clauses.append("h.occurred_start <= ?")
-        params.append(filters.date_to)
-    if not filters.include_unconfirmed:
-        clauses.append("(h.device IS NULL OR h.device IN"
-                       " (SELECT device_id FROM devices WHERE confirmed = 1))")
+    for piece in _pieces(filters, role):
+        clauses.append(piece.exists() if piece.table else piece.condition)
+        params.extend(piece.params)
     return (" AND ".join(clauses) or "1"), params
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The reports that match ``filters``, in the pieces the list combines (the same
+    reports as ``source``; tests/review/test_listing.py compares the two):
+
+    * ``heads``: the condition over ``report_heads h`` of the filters on its columns
+      (``"1"`` when there is none), with ``heads_params``;
+    * ``sets``: one ``SELECT`` of report ids per filter on another table (a code of a
+      repeatable field, a tag), each of which must hold;
+    * ``match``: the FTS5 expression of the text (``None``: no text search);
+    * ``nothing``: a text with nothing searchable in it: no report matches.
+    """
+
+    heads: str
+    heads_params: list[Any]
+    sets: list[tuple[str, list[Any]]]
+    match: str | None
+    nothing: bool = False
+
+
+def selection(filters: Filters, role: str | None) -> Selection:
+    heads: list[str] = []
+    heads_params: list[Any] = []
+    sets: list[tuple[str, list[Any]]] = []
+    for piece in _pieces(filters, role):
+        if piece.table:
+            sets.append((piece.ids(), list(piece.params)))
+        else:
+            heads.append(piece.condition)
+            heads_params.extend(piece.params)
+    match = None
+    if filters.text.strip():
+        match = query.build_match(filters.text)[0]
+        if match is None:
+            return Selection("0", [], [], None, nothing=True)
+    return Selection(" AND ".join(heads) or "1", heads_params, sets, match)
 
 
 def source(filters: Filters, role: str | None) -> tuple[str, str, list[Any], bool]:

@@ -19,7 +19,6 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import sqlcipher3
 from markupsafe import Markup, escape
@@ -186,63 +185,98 @@ def search(
 # Showing where it matched
 
 
+#: Letters (ASCII, Latin-1 and Extended-A, Cyrillic) that decompose to nothing else and
+#: are no combining mark: a word made only of them is its own ``_plain`` once case-folded.
+_SIMPLE = frozenset(c for c in map(chr, range(0x530))
+                    if unicodedata.normalize("NFKD", c) == c and not unicodedata.combining(c))
+
+
 def _plain(word: str) -> str:
     """What unicode61 with remove_diacritics compares: case-folded, marks dropped."""
-    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    folded = word.casefold()
+    if _SIMPLE.issuperset(folded):  # most words: nothing to decompose, no mark to drop
+        return folded
+    decomposed = unicodedata.normalize("NFKD", folded)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def _matcher(query: str) -> Any:
-    written: list[tuple[str, bool]] = []
-    keys: list[tuple[str, bool]] = []
-    for term in parse(query)[0]:
-        for i, word in enumerate(term.words):
-            prefix = term.prefix if (len(term.words) == 1 or i == len(term.words) - 1) else False
-            prefix = prefix or term.compound
-            written.append((_plain(word), prefix))
-            keys.extend((key, _key_prefix(key, prefix)) for key in fold.fold_keys(word))
-        if term.compound:
-            joined = fold.fold_keys("".join(term.words))
-            keys.extend((key, _key_prefix(key, True)) for key in joined)
+class Highlighter:
+    """``highlight`` for one query over many texts (the rows of a page): the query is
+    parsed once, and each distinct word of the texts is compared once. Lives as long as
+    the page it serves (what it remembers is report text)."""
 
-    def matches(token: str) -> bool:
+    def __init__(self, query: str) -> None:
+        self._written: list[tuple[str, bool]] = []
+        self._keys: list[tuple[str, bool]] = []
+        for term in parse(query)[0]:
+            for i, word in enumerate(term.words):
+                last = len(term.words) == 1 or i == len(term.words) - 1
+                prefix = (term.prefix if last else False) or term.compound
+                self._written.append((_plain(word), prefix))
+                self._keys.extend((key, _key_prefix(key, prefix)) for key in fold.fold_keys(word))
+            if term.compound:
+                joined = fold.fold_keys("".join(term.words))
+                self._keys.extend((key, _key_prefix(key, True)) for key in joined)
+        self._written = [(w, p) for w, p in self._written if w]
+        self._keys = [(k, p) for k, p in self._keys if k]
+        self._seen: dict[str, bool] = {}
+
+    def _compare(self, token: str) -> bool:
         plain = _plain(token)
-        if any(plain.startswith(w) if p else plain == w for w, p in written if w):
-            return True
-        token_keys = fold.fold_keys(token)
-        return any(tk.startswith(k) if p else tk == k for k, p in keys for tk in token_keys if k)
+        for written, prefix in self._written:
+            if plain.startswith(written) if prefix else plain == written:
+                return True
+        for token_key in fold.fold_keys(token):
+            for key, prefix in self._keys:
+                if token_key.startswith(key) if prefix else token_key == key:
+                    return True
+        return False
 
-    return matches
+    def matches(self, token: str) -> bool:
+        known = self._seen.get(token)
+        if known is None:
+            known = self._seen[token] = self._compare(token)
+        return known
+
+    def __call__(self, text: str, max_len: int = 240) -> Markup:
+        """As ``highlight``; only the words up to the end of the snippet are compared."""
+        text = " ".join(_CONTROL_RE.sub(" ", text).split())
+        max_len = max(20, max_len)
+        spans: list[tuple[int, int]] = []
+        start, window = 0, len(text)
+        for match in fold.WORD_RE.finditer(text):
+            if match.start() >= window:
+                break
+            if not self.matches(match.group(0)):
+                continue
+            spans.append(match.span())
+            if len(spans) == 1 and len(text) > max_len:
+                start = max(0, spans[0][0] - max_len // 4)
+                if start:
+                    space = text.find(" ", start, spans[0][0])
+                    start = space + 1 if space >= 0 else start
+                window = min(len(text), start + max_len)
+        end = min(len(text), start + max_len)
+        if end < len(text):
+            space = text.rfind(" ", start, end)
+            end = space if space > start and (not spans or space >= spans[0][1]) else end
+        out = [Markup("…")] if start else []
+        pos = start
+        for first, last in spans:
+            if last <= start or first >= end:
+                continue
+            a, b = max(first, start), min(last, end)
+            out += [escape(text[pos:a]), Markup("<mark>"), escape(text[a:b]), Markup("</mark>")]
+            pos = b
+        out.append(escape(text[pos:end]))
+        if end < len(text):
+            out.append(Markup("…"))
+        return Markup("").join(out)
 
 
 def highlight(text: str, query: str, max_len: int = 240) -> Markup:
     """An HTML-escaped snippet of ``text`` of at most about ``max_len`` characters around
     the first match of ``query``, with every matching word in ``<mark>``; cross-script
     matches are marked too (words compared by their folded keys). Phrases are marked
-    word by word."""
-    text = " ".join(_CONTROL_RE.sub(" ", text).split())
-    max_len = max(20, max_len)
-    matches = _matcher(query)
-    spans = [m.span() for m in fold.WORD_RE.finditer(text) if matches(m.group(0))]
-    start = 0
-    if spans and len(text) > max_len:
-        start = max(0, spans[0][0] - max_len // 4)
-        if start:
-            space = text.find(" ", start, spans[0][0])
-            start = space + 1 if space >= 0 else start
-    end = min(len(text), start + max_len)
-    if end < len(text):
-        space = text.rfind(" ", start, end)
-        end = space if space > start and (not spans or space >= spans[0][1]) else end
-    out = [Markup("…")] if start else []
-    pos = start
-    for first, last in spans:
-        if last <= start or first >= end:
-            continue
-        a, b = max(first, start), min(last, end)
-        out += [escape(text[pos:a]), Markup("<mark>"), escape(text[a:b]), Markup("</mark>")]
-        pos = b
-    out.append(escape(text[pos:end]))
-    if end < len(text):
-        out.append(Markup("…"))
-    return Markup("").join(out)
+    word by word. For many texts and one query, use one ``Highlighter``."""
+    return Highlighter(query)(text, max_len)

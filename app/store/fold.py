@@ -105,40 +105,33 @@ def compounds(text: str) -> list[list[str]]:
     return [WORD_RE.findall(m.group(0)) for m in COMPOUND_RE.finditer(text)]
 
 
+#: ``str.translate`` table of the letters above and of the apostrophes.
+_TRANSLATE = str.maketrans({**_LETTERS, **dict.fromkeys(_APOSTROPHES, "'")})
+
+
 def _romanise(word: str) -> str:
     """Case-folded, letter by letter to ASCII; apostrophes kept for the s'/c' rules."""
-    out = []
-    for char in unicodedata.normalize("NFC", word.casefold()):
-        if char in _LETTERS:
-            out.append(_LETTERS[char])
-        elif char in _APOSTROPHES:
-            out.append("'")
-        else:
-            out.append(char)
-    decomposed = unicodedata.normalize("NFKD", "".join(out))
-    ascii_only = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-    return _NOT_KEY_RE.sub("", ascii_only)
+    out = unicodedata.normalize("NFC", word.casefold()).translate(_TRANSLATE)
+    if not out.isascii():
+        decomposed = unicodedata.normalize("NFKD", out)
+        out = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return _NOT_KEY_RE.sub("", out)
+
+
+#: What each spelling rule rewrites to, for each reading of Latin ``j``.
+_REWRITE_TO = {j: {**_REWRITE, "j": j, "'": ""} for j in ("zh", "i")}
 
 
 def _spell(romanised: str, j: str) -> str:
     """One pass of the spelling rules; ``j`` is what a Latin j stands for."""
-
-    def rewrite(match: re.Match[str]) -> str:
-        found = match.group(0)
-        if found == "j":
-            return j
-        if found == "'":
-            return ""
-        return _REWRITE[found]
-
-    key = _REWRITE_RE.sub(rewrite, romanised)
+    table = _REWRITE_TO[j]
+    key = _REWRITE_RE.sub(lambda match: table[match.group(0)], romanised)
     key = _DOUBLE_RE.sub(r"\1", key)
     key = key.replace("ie", "e")
     key = _CONSONANT_IO_RE.sub("e", key)
     key = _DOUBLE_RE.sub(r"\1", key)
-    while len(key) > _STEM_MIN and key[-1] in _VOWELS:
-        key = key[:-1]
-    return key
+    # Trailing vowels go while more than _STEM_MIN letters remain.
+    return key[: max(len(key.rstrip(_VOWELS)), _STEM_MIN)]
 
 
 def _key(romanised: str, j: str) -> str:
