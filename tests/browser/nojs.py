@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import base64
 import shutil
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
-from werkzeug.serving import make_server
-
-from tests.browser.test_screens import SCREENSHOTS, chromium
+from tests.browser.test_screens import (
+    SCREENSHOTS,
+    chromium,
+    serve,  # noqa: F401 - one server helper
+)
 from tests.browser.webdriver import ELEMENT, WebDriver
 from tests.conftest import require_tool
 
@@ -58,16 +57,6 @@ return {scrollWidth: root.scrollWidth, clientWidth: width, cut: cut, wide: wide}
 """
 
 
-def serve(app: Flask) -> Iterator[str]:
-    """The app on 127.0.0.1, port 0, in a thread (as tests/browser/test_screens.py)."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
 
 
 class Browser(WebDriver):

@@ -18,16 +18,14 @@ from __future__ import annotations
 
 import re
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from app.cli.browser import chromium_argv
-from tests.browser.test_screens import chromium
+from tests.browser.test_screens import chromium, serve
 from tests.browser.webdriver import WebDriver
 from tests.conftest import require_tool
 
@@ -46,20 +44,9 @@ HEADLESS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-us
             "--disable-extensions", "--window-size=1024,1600"]
 
 
-def _serve(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-
-
 @pytest.fixture
 def url(app: Flask) -> Iterator[str]:
-    yield from _serve(app)
+    yield from serve(app)
 
 
 def _launcher_switches(profile: Path) -> list[str]:
