@@ -254,6 +254,9 @@ def test_device_confirmation_on_the_web(coord: Coordinator) -> None:
     assert "Device not confirmed" in listing_page
     page = client.get("/devices").get_data(as_text=True)
     device_id = re.search(r'name="device" value="([0-9a-f]{32})"', page).group(1)
+    # "First seen" in local time and the page's language, not a raw UTC stamp.
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", page)
+    assert re.search(r"<td>[A-Z][a-z]+ \d{1,2}, \d{4}, \d{1,2}:\d\d\s[AP]M</td>", page)
     token = csrf_token(client, "/devices")
     assert client.post("/devices/confirm", data={"device": device_id, "confirm": "1",
                                                   "csrf_token": token}).status_code == 303

@@ -12,6 +12,7 @@ from typing import Any
 
 from app.config import Config
 from app.exchange.progress import Progress
+from app.i18n import format_size
 from app.messages import gettext as _
 from app.store.spool import EncryptedSpool
 from crypto.bundle import PADDING_ENTRY, ManifestEntry
@@ -79,8 +80,9 @@ class Staging:
             yield _NullSink(self.progress)  # its SHA-256 is still checked by open_bundle
         elif entry.name.endswith(".json"):
             if entry.size > MAX_REPORT_ENTRY:
-                raise ImportRefused(_("a report entry is implausibly large (%(size)s bytes)",
-                                      size=entry.size))
+                raise ImportRefused(_("a report entry is implausibly large (%(size)s; at most "
+                                      "%(limit)s)", size=format_size(entry.size),
+                                      limit=format_size(MAX_REPORT_ENTRY)))
             buffer = _MemorySink(self.progress)
             yield buffer
             self.json[entry.name] = bytes(buffer.data)
