@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -160,6 +161,26 @@ def test_gap_is_reported(world: dict[str, Path]) -> None:
     result = run("import", str(tmp / "b1.age"), str(tmp / "b3.age"), "--data", str(world["c1"]))
     assert result.exit_code == 0
     assert "missing bundles" in result.stdout and ": 2" in result.stdout
+
+
+def test_a_second_bundle_under_a_used_number_is_refused(world: dict[str, Path]) -> None:
+    """Two different bundles, same device key, same sequence number (a field store restored
+    from a copy, or a replay with other content): the coordinator keeps the first and
+    refuses the second, and its store is unchanged by the refusal."""
+    tmp = world["tmp"]
+    write_report(world["f1"], "Задержание у акимата", [])
+    copy = tmp / "field-copy"
+    shutil.copytree(world["f1"], copy)
+    assert export(world["f1"], tmp / "first.age").exit_code == 0
+    write_report(copy, "Другой отчёт", [])
+    assert export(copy, tmp / "second.age").exit_code == 0
+    assert (tmp / "first.age").read_bytes() != (tmp / "second.age").read_bytes()
+    assert run("import", str(tmp / "first.age"), "--data", str(world["c1"])).exit_code == 0
+    before = snapshot(world["c1"])
+    result = run("import", str(tmp / "second.age"), "--data", str(world["c1"]))
+    assert result.exit_code == 1
+    assert "already sent a different bundle 1" in result.stderr
+    assert snapshot(world["c1"]) == before
 
 
 def test_tampered_bundle_is_refused_and_store_unchanged(world: dict[str, Path]) -> None:
