@@ -82,6 +82,37 @@ def test_export_download_then_import_page(tmp_path: Path) -> None:
     assert refused.status_code == 400 and "Not imported" in refused.get_data(as_text=True)
 
 
+def test_a_downloaded_bundle_can_be_deleted_from_the_device(tmp_path: Path) -> None:
+    """The outbox copy of a bundle goes when the monitor says so (a seized laptop then
+    shows no sign of it); the reports stay; no token, a forged name: refused."""
+    coordinator_key = init(tmp_path / "c", "coordinator")
+    init(tmp_path / "f", "field")
+    field = _client(tmp_path / "f")
+    _add_recipient(field, coordinator_key)
+    _new_report(field, title="Отчёт в выгрузке")
+    token = csrf_token(field, "/exchange/export")
+    location = field.post("/exchange/export", data={"csrf_token": token, "folder": ""}
+                          ).headers["Location"]
+    name = location.rsplit("/", 1)[1]
+    outbox = tmp_path / "f" / "outbox"
+    assert [p.name for p in outbox.iterdir()] == [name]
+    page = field.get("/exchange/export").get_data(as_text=True)
+    assert f"/exchange/outbox/{name}/delete" in page
+    assert field.post(f"/exchange/outbox/{name}/delete").status_code == 400  # no CSRF token
+    assert field.post("/exchange/outbox/..%2Fkuager.key/delete",
+                      data={"csrf_token": token}).status_code == 404
+    assert field.post(f"/exchange/outbox/{'0' * 32}.age/delete",
+                      data={"csrf_token": token}).status_code == 404
+    assert (outbox / name).is_file()
+    deleted = field.post(f"/exchange/outbox/{name}/delete", data={"csrf_token": token},
+                         follow_redirects=True)
+    assert deleted.status_code == 200 and f"{name} deleted from this device" in deleted.get_data(
+        as_text=True)
+    assert list(outbox.iterdir()) == []
+    assert (tmp_path / "f" / "kuager.key").is_file()
+    assert "Отчёт в выгрузке" in field.get("/reports").get_data(as_text=True)
+
+
 def test_export_to_folder_with_purge(tmp_path: Path) -> None:
     coordinator_key = init(tmp_path / "c", "coordinator")
     init(tmp_path / "f", "field")

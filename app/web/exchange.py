@@ -1,7 +1,9 @@
 """Operator pages for the exchange: recipients, export, inbox mode (field); import (coordinator).
 
-Exported bundles are also kept in the store's ``outbox/`` folder for download: they are
-ciphertext only coordinators can open, so keeping them costs the device nothing.
+Exported bundles are also kept in the store's ``outbox/`` folder for download. They are
+ciphertext only coordinators can open, but a seized laptop still shows how many bundles it
+sent and how large they were: the export page offers to delete each one from the device
+once the coordinator has it.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from app.store.fsutil import random_name
 from app.store.store import StoreError
 from app.web import drives
 from app.web.db import get_db, get_store
-from app.web.forms import KuagerForm
+from app.web.forms import ConfirmForm, KuagerForm
 from crypto.errors import CryptoError
 
 bp = Blueprint("exchange", __name__, url_prefix="/exchange")
@@ -261,6 +263,21 @@ def download_bundle(name: str) -> ResponseReturnValue:
     return send_file(
         path, mimetype="application/octet-stream", as_attachment=True, download_name=name
     )
+
+
+@bp.route("/outbox/<name>/delete", methods=["POST"])
+def delete_bundle(name: str) -> ResponseReturnValue:
+    """Delete a sealed bundle from this device (the coordinator has it, or it went to a
+    stick): the reports it carries are not touched."""
+    _field_only()
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    path = _outbox() / name
+    if not bundle_export.DEFAULT_NAME.fullmatch(name) or not path.is_file():
+        abort(404)
+    path.unlink()
+    flash(_("%(name)s deleted from this device.", name=name), "info")
+    return redirect(url_for("exchange.export_page"), 303)
 
 
 @bp.route("/import", methods=["GET", "POST"])
