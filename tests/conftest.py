@@ -9,6 +9,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +25,39 @@ from app.web.factory import create_operator_app, create_public_app
 from crypto import keywrap
 
 PASSPHRASE = "correct horse battery staple"
+
+
+#: Non-daemon threads a test left running. The interpreter waits for every one of them at
+#: exit, so one leak turns a green run into a hang that CI only sees as a time-out.
+_LEFT_RUNNING: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def no_thread_left_running(request: pytest.FixtureRequest) -> object:
+    """Fail the test that leaves a non-daemon thread alive (e.g. a cheroot server bound but
+    never stopped: its worker threads are not daemons)."""
+    before = set(threading.enumerate())
+    yield
+    left = [t for t in threading.enumerate()
+            if t not in before and t.is_alive() and not t.daemon]
+    deadline = time.monotonic() + 5  # one grace period for all, not one each
+    for thread in left:
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    left = [t for t in left if t.is_alive()]
+    if left:
+        names = ", ".join(sorted(t.name for t in left))
+        _LEFT_RUNNING.append(f"{request.node.nodeid}: {names}")
+        pytest.fail(f"non-daemon threads left running (the run would never exit): {names}")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """After the summary: if a test leaked a thread (already failed above), exit now rather
+    than wait for it for ever."""
+    if _LEFT_RUNNING:
+        print("\nthreads left running by:\n  " + "\n  ".join(_LEFT_RUNNING), file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)
 
 
 @pytest.fixture(autouse=True)

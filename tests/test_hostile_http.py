@@ -390,4 +390,6 @@ def test_fifty_visitors_arriving_at_once_are_all_queued_by_the_kernel() -> None:
     finally:
         for sock in sockets:
             sock.close()
-        listener.server.socket.close()
+        # bind() started cheroot's worker threads (not daemons): stop them, or the test
+        # run never exits.
+        listener.stop()
