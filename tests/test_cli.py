@@ -63,6 +63,9 @@ def test_coordinator_prints_its_key_last(runner: CliRunner, tmp_path: Path) -> N
     assert last.startswith("age1") and not last.startswith("age1pq")
     keys = run(runner, "pubkey", "--data", str(tmp_path / "c"), stdin=PASSPHRASE + "\n")
     assert keys.stdout.split() == [last]
+    # The fingerprint to compare by phone, on stderr (stdout stays the key alone).
+    from app.store import keyring
+    assert f"Fingerprint of the public key: {keyring.key_fingerprint(last)}" in keys.stderr
 
 
 FINGERPRINT = r"\d{5}(?: \d{5}){5}"  # as the export, settings and devices pages show it

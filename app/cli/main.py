@@ -125,11 +125,15 @@ def created_lines(role: str, path: Path, *, training: bool, fingerprint: str,
 @click.pass_context
 def pubkey(ctx: click.Context, data: Path | None) -> None:
     """Coordinator: print the public key(s), one a line. Reads: the store passphrase."""
+    # Each key's fingerprint (to read aloud by phone) goes to stderr: stdout stays the keys
+    # alone, for scripts.
     from app.store import keyring
 
     store = open_store(ctx, data, role="coordinator")
     with keyring.connection(store) as conn:
         for key in keyring.public_keys(conn):
+            click.echo(_("Fingerprint of the public key: %(fp)s",
+                         fp=keyring.key_fingerprint(key)), err=True)
             click.echo(key)
 
 
