@@ -200,10 +200,16 @@ def chosen() -> Chosen:
     total = sum(h.size for h in held) + sum(_size(u) for u in uploads)
     if uploads and (result.count() > max_files or total > max_bytes):
         result.uploads = []
-        result.problem = _(
-            "One report form takes at most %(count)d files and %(size)s together. The files "
-            "you just chose were not added: remove some, or save the report and add the "
-            "others by editing it.", count=max_files, size=format_size(max_bytes))
+        if current_app.config.get("KUAGER_SIDE") == "public":
+            result.problem = _(
+                "One report takes at most %(count)d files and %(size)s together. The files "
+                "you just chose were not added: remove some, or send the others in another "
+                "report.", count=max_files, size=format_size(max_bytes))
+        else:
+            result.problem = _(
+                "One report form takes at most %(count)d files and %(size)s together. The "
+                "files you just chose were not added: remove some, or save the report and "
+                "add the others by editing it.", count=max_files, size=format_size(max_bytes))
     return result
 
 
