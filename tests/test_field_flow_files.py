@@ -302,3 +302,50 @@ def test_public_form_keeps_files_after_a_validation_error(
     conn.close()
     assert [tuple(r) for r in rows] == [("видео.txt", len(NOTE), "public")]
     assert _spools(config) == []
+
+
+def test_public_inbox_mode_seals_a_held_file(public_client: FlaskClient, field_store: Store,
+                                             config: Config, tmp_path: Path) -> None:
+    from app.exchange import inbox
+    from app.store import keyring
+    from tests.test_exchange import init
+
+    conn = field_store.connect()
+    keyring.add_recipient(conn, init(tmp_path / "coordinator", "coordinator"), "Үйлестіруші")
+    inbox.set_enabled(conn, True)
+    conn.commit()
+    conn.close()
+    data = {"csrf_token": csrf_token(public_client, "/"), "description": "",
+            "attachments": [(io.BytesIO(NOTE), "хаттама.txt")]}
+    page = public_client.post("/", data=data, content_type="multipart/form-data")
+    tokens = _tokens(page.get_data(as_text=True))
+    assert len(tokens) == 1
+    data = {"csrf_token": csrf_token(public_client, "/"), "description": "Ұсталды.",
+            "held_file": tokens}
+    assert public_client.post("/", data=data,
+                              content_type="multipart/form-data").status_code == 303
+    conn = field_store.connect()
+    assert inbox.counts(conn) == (1, 1)
+    assert conn.execute("SELECT count(*) FROM reports").fetchone()[0] == 0
+    conn.close()
+    assert _spools(config) == []
+    assert _plaintext_on_disk(config.data_dir, MARKER) == []
+
+
+def test_public_visitors_together_hold_at_most_four_requests_worth(
+        config: Config, field_store: Store) -> None:
+    """Anyone on the onion can open sessions: what they hold together is bounded."""
+    from app.web.factory import create_public_app
+
+    app = create_public_app(config, field_store,
+                            {"TESTING": True, "MAX_CONTENT_LENGTH": 64 * 1024})
+    pages = []
+    for _visitor in range(7):
+        client = app.test_client()
+        data = {"csrf_token": csrf_token(client, "/"), "description": "",
+                "attachments": [(io.BytesIO(b"z" * 40_000), "big.bin")]}
+        pages.append(client.post("/", data=data,
+                                 content_type="multipart/form-data").get_data(as_text=True))
+    assert [len(_tokens(page)) for page in pages] == [1] * 6 + [0]  # 6 × 40 KB ≤ 256 KB
+    assert "choose them again before sending" in pages[-1]
+    assert len(_spools(config)) == 6
