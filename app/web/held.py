@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from app.store.store import Store
 
 #: Form field names: the tokens the form carries, and a Remove button's value.
-TOKEN_FIELD = "held_file"
+HELD_FIELD = "held_file"
 REMOVE_FIELD = "held_remove"
 _OWNER = "held_owner"
 _EXTENSION = "kuager.held_files"
@@ -123,9 +123,8 @@ class HeldFiles:
     def release(self, owner: str, tokens: Iterable[str]) -> list[HeldFile]:
         """Stop holding these files of ``owner`` and return them (the caller ends them)."""
         with self._lock:
-            taken = [self._items.pop(t) for t in dict.fromkeys(tokens)
-                     if owner and t in self._items and self._items[t].owner == owner]
-        return taken
+            return [self._items.pop(t) for t in dict.fromkeys(tokens)
+                    if owner and t in self._items and self._items[t].owner == owner]
 
     def discard(self, owner: str, tokens: Iterable[str]) -> None:
         _delete(self.release(owner, tokens))
@@ -191,7 +190,7 @@ def chosen() -> Chosen:
     removed = request.form.getlist(REMOVE_FIELD)
     if removed:
         reg.discard(owner, removed)
-    tokens = [t for t in request.form.getlist(TOKEN_FIELD) if t not in removed]
+    tokens = [t for t in request.form.getlist(HELD_FIELD) if t not in removed]
     held = reg.get(owner, tokens)
     uploads = [f for f in request.files.getlist("attachments") if f is not None and f.filename]
     result = Chosen(held, uploads, removal=bool(removed))
@@ -238,7 +237,9 @@ def keep(files: Chosen) -> Chosen:
 
 class Taken:
     """The held files as uploads for ``intake.save`` (a context manager: on leaving, every
-    spool not adopted into ``files/`` is deleted, saved or not)."""
+    spool not adopted into ``files/`` is deleted, saved or not: after a failed save, such
+    as a full disk, the files must be chosen again, as the page then says nothing was
+    saved)."""
 
     def __init__(self, files: Chosen) -> None:
         self.items = registry().release(_owner(), [h.token for h in files.held])
@@ -264,11 +265,11 @@ class Taken:
 
 
 def missing_message(count: int) -> str:
-    return ngettext(
+    return str(ngettext(
         "%(num)d file chosen earlier was no longer there and was not attached: add it "
         "again by editing the report.",
         "%(num)d files chosen earlier were no longer there and were not attached: add "
-        "them again by editing the report.", count)
+        "them again by editing the report.", count))
 
 
 def listed(items: Iterable[HeldFile]) -> list[dict[str, object]]:
