@@ -32,8 +32,27 @@ class EncryptedSpool(io.RawIOBase):
         self._writer: BlobWriter | None = BlobWriter(self._fh, self.key)
         self._reader: BlobReader | None = None
         self._hash = hashlib.sha256()
+        self._known_sha256: str | None = None
         self.size = 0
         self.adopted = False
+
+    @classmethod
+    def reopen(cls, path: Path, key: bytes, size: int, sha256: str) -> EncryptedSpool:
+        """A spool that :meth:`keep` left in place, opened again for reading only.
+
+        It ends as a fresh one does: adopted into ``files/``, or deleted on ``close``.
+        """
+        spool = cls.__new__(cls)
+        io.RawIOBase.__init__(spool)
+        spool.path, spool.key = path, key
+        spool._fh = open(path, "r+b")  # noqa: SIM115 - closed in close()
+        spool._writer = None
+        spool._reader = None
+        spool._hash = hashlib.sha256()
+        spool._known_sha256 = sha256
+        spool.size = size
+        spool.adopted = False
+        return spool
 
     # -- writing (the form parser) ----------------------------------------------------
 
@@ -58,7 +77,7 @@ class EncryptedSpool(io.RawIOBase):
 
     @property
     def sha256(self) -> str:
-        return self._hash.hexdigest()
+        return self._known_sha256 or self._hash.hexdigest()
 
     # -- reading (our code, after parsing) --------------------------------------------
 
@@ -94,6 +113,15 @@ class EncryptedSpool(io.RawIOBase):
         os.utime(destination)
         self.adopted = True
         fault_point("spool-adopted")
+        return self.key
+
+    def keep(self) -> bytes:
+        """Seal and close the spool but leave its ciphertext in place (a form shown again
+        holds it, ``app.web.held``); return its key, which the caller keeps in memory only.
+        :meth:`reopen` reads it again; the open-time sweep removes it if it is forgotten."""
+        self.seal()
+        self._fh.close()
+        self.adopted = True  # not deleted by close(): the holder deletes it
         return self.key
 
     def close(self) -> None:

@@ -30,6 +30,7 @@ from app.records import attachments, custody, intake, reports
 from app.review import filters as review_filters
 from app.review import listing, triage
 from app.review.saved import SavedFilters
+from app.web import held
 from app.web.db import get_db, get_store
 from app.web.forms import ConfirmForm, ReportForm
 
@@ -140,25 +141,60 @@ def list_reports() -> ResponseReturnValue:
     )
 
 
+def _form_page(form: ReportForm, report: object, files: held.Chosen | None,
+               status: int) -> ResponseReturnValue:
+    """The report form, listing the files already chosen (held) and, when editing, the
+    files already attached."""
+    attached = (attachments.for_report(get_db(), report["id"])  # type: ignore[index]
+                if report is not None else [])
+    return render_template(
+        "reports/form.html", form=form, report=report, attached=attached,
+        held_files=held.listed(files.held) if files else [],
+        files_problem=files.problem if files else None,
+    ), status
+
+
+def _save_report(form: ReportForm, files: held.Chosen, report_id: str | None) -> str:
+    """Save the form with its files: those held from an earlier post, then the new ones,
+    through the same intake as any upload."""
+    taken = held.Taken(files)
+    with taken as earlier:
+        saved = intake.save(
+            get_db(), current_app.config["KUAGER"], reports.body_from_form(form.data),
+            [*earlier, *files.uploads], report_id=report_id, draft=bool(form.draft.data),
+        )
+    if taken.missing:
+        flash(held.missing_message(taken.missing), "error")
+    return saved
+
+
+def _post_report_form(form: ReportForm,
+                      report: object) -> tuple[ResponseReturnValue | None, held.Chosen]:
+    """A POST of the report form: the page shown again (a button that adds or removes,
+    a field that needs attention, too many files) with its files kept, or None and the
+    files to save."""
+    files = held.chosen()
+    if form.grow_requested() or files.removal:
+        return _form_page(form, report, held.keep(files), 200), files
+    if files.problem is None and form.validate_on_submit():
+        return None, files
+    return _form_page(form, report, held.keep(files), 400), files
+
+
 @bp.route("/reports/new", methods=["GET", "POST"])
 def new_report() -> ResponseReturnValue:
     _field_only()
     form = ReportForm()
-    if request.method == "POST" and form.grow_requested():
-        return render_template("reports/form.html", form=form, report=None)
-    if form.validate_on_submit():
-        body = reports.body_from_form(form.data)
-        report_id = intake.save(
-            get_db(), current_app.config["KUAGER"], body, request.files.getlist("attachments"),
-            draft=bool(form.draft.data),
-        )
-        flash(_("Saved as a draft: it stays on this device until you mark it ready.")
-              if form.draft.data else _("Report saved. It will go with the next export."),
-              "info")
-        return redirect(url_for("desk.view_report", report_id=report_id), 303)
-    return render_template("reports/form.html", form=form, report=None), (
-        400 if request.method == "POST" else 200
-    )
+    if request.method == "GET":
+        return _form_page(form, None, None, 200)
+    shown, files = _post_report_form(form, None)
+    if shown is not None:
+        return shown
+    report_id = _save_report(form, files, None)
+    flash(_("Saved as a draft: it stays on this device until you mark it ready.")
+          if form.draft.data else _("Report saved. It will go with the next export."),
+          "info")
+    return redirect(url_for("desk.view_report", report_id=report_id), 303)
 
 
 @bp.route("/reports/<report_id>")
@@ -180,28 +216,17 @@ def view_report(report_id: str) -> ResponseReturnValue:
 def edit_report(report_id: str) -> ResponseReturnValue:
     _field_only()
     row = _report_or_404(report_id)
-    form = (
-        ReportForm()
-        if request.method == "POST"
-        else ReportForm(data=reports.form_data(reports.body_of(row)))
-    )
-    if request.method == "POST" and form.grow_requested():
-        return render_template("reports/form.html", form=form, report=row)
-    if form.validate_on_submit():
-        intake.save(
-            get_db(),
-            current_app.config["KUAGER"],
-            reports.body_from_form(form.data),
-            request.files.getlist("attachments"),
-            report_id=report_id,
-            draft=bool(form.draft.data),
-        )
-        flash(_("Saved as a draft: it stays on this device until you mark it ready.")
-              if form.draft.data else _("Changes saved."), "info")
-        return redirect(url_for("desk.view_report", report_id=report_id), 303)
-    return render_template("reports/form.html", form=form, report=row), (
-        400 if request.method == "POST" else 200
-    )
+    if request.method == "GET":
+        return _form_page(ReportForm(data=reports.form_data(reports.body_of(row))), row,
+                          None, 200)
+    form = ReportForm()
+    shown, files = _post_report_form(form, row)
+    if shown is not None:
+        return shown
+    _save_report(form, files, report_id)
+    flash(_("Saved as a draft: it stays on this device until you mark it ready.")
+          if form.draft.data else _("Changes saved."), "info")
+    return redirect(url_for("desk.view_report", report_id=report_id), 303)
 
 
 @bp.route("/reports/<report_id>/delete", methods=["GET", "POST"])

@@ -26,7 +26,7 @@ from app.config import Config, load_config
 from app.messages import disk_full_path, is_disk_full
 from app.records import codes
 from app.store.store import Store
-from app.web import db, security
+from app.web import db, held, security
 from app.web.request import KuagerRequest
 
 __all__ = ["create_operator_app", "create_public_app"]
@@ -83,6 +83,12 @@ def _base_app(
         training_store=lambda: store.is_unlocked and store.training,
     )
     db.init_app(app, store)
+    # Files of a form shown again without saving (web/held.py): for as long as its CSRF
+    # token lives; strangers on the public site together hold at most four requests' worth.
+    held.init_app(
+        app, store, ttl=float(app.config["WTF_CSRF_TIME_LIMIT"]),
+        max_total_bytes=4 * app.config["MAX_CONTENT_LENGTH"] if side == "public" else None,
+    )
     i18n.init_app(app, trust_accept_language=(side != "public"))
     security.init_app(app)
     CSRFProtect(app)

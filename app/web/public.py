@@ -38,6 +38,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from app.exchange import inbox
 from app.records import codes, intake, reports
 from app.store import meta
+from app.web import held
 from app.web.db import get_db, get_store, writing
 from app.web.forms import (
     MultiCheckboxField,
@@ -186,27 +187,37 @@ def submit() -> ResponseReturnValue:
         abort(404)
     full = full_form(get_db())
     form: PublicReportForm | ShortReportForm = PublicReportForm() if full else ShortReportForm()
-    if request.method == "POST" and form.grow_requested():
-        return render_template("public/form.html", form=form, full=full)
-    if form.validate_on_submit():
-        if not _budget().take():
-            return render_template("public/busy.html"), 429
-        receipt = new_receipt()
-        data = form.data if isinstance(form, PublicReportForm) else form.report_data()
-        body = reports.body_from_form(data)
-        body["receipt"] = receipt
-        cfg = current_app.config["KUAGER"]
-        uploads = request.files.getlist("attachments")
-        with writing():
-            if inbox.enabled(get_db()):
-                inbox.seal_submission(get_db(), cfg, body, uploads)
-            else:
-                intake.save(get_db(), cfg, body, uploads, origin="public")
-        session["receipt"] = receipt
-        return redirect(url_for("public.thanks"), 303)
-    return render_template("public/form.html", form=form, full=full), (
-        400 if request.method == "POST" else 200
-    )
+    if request.method == "GET":
+        return render_template("public/form.html", form=form, full=full, held_files=[])
+    # Files of a form shown again are kept (web/held.py), as on the monitor's form.
+    files = held.chosen()
+    if form.grow_requested() or files.removal:
+        return _shown_again(form, full, files, 200)
+    if files.problem is not None or not form.validate_on_submit():
+        return _shown_again(form, full, files, 400)
+    if not _budget().take():
+        return render_template("public/busy.html"), 429
+    receipt = new_receipt()
+    data = form.data if isinstance(form, PublicReportForm) else form.report_data()
+    body = reports.body_from_form(data)
+    body["receipt"] = receipt
+    cfg = current_app.config["KUAGER"]
+    with writing(), held.Taken(files) as earlier:
+        uploads = [*earlier, *files.uploads]
+        if inbox.enabled(get_db()):
+            inbox.seal_submission(get_db(), cfg, body, uploads)
+        else:
+            intake.save(get_db(), cfg, body, uploads, origin="public")
+    session["receipt"] = receipt
+    return redirect(url_for("public.thanks"), 303)
+
+
+def _shown_again(form: FlaskForm, full: bool, files: held.Chosen,
+                 status: int) -> ResponseReturnValue:
+    kept = held.keep(files)
+    return render_template("public/form.html", form=form, full=full,
+                           held_files=held.listed(kept.held),
+                           files_problem=kept.problem), status
 
 
 @bp.route("/thanks")

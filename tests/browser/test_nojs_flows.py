@@ -6,6 +6,8 @@
   (the bundles are imported into a coordinator store to see what arrived).
 * The short public form, in Kazakh, with a photo: the skip link, the thanks page with its
   receipt code, and the report in the store with the photo's GPS removed.
+* Files chosen before "Add another person" are still there on the page it brings back (at
+  a phone's width), one can be removed, and saving attaches the other, cleaned.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from PIL import Image
 from app.records import attachments
 from app.store import keyring
 from app.store.store import Store
-from tests.browser.nojs import ENTER, TAB, Browser, serve
+from tests.browser.nojs import ENTER, PHONE_WIDTH, TAB, Browser, serve
 from tests.test_desk import _jpeg_with_gps
 from tests.test_exchange import init, listing, run
 
@@ -235,3 +237,44 @@ def test_short_public_form_in_kazakh_with_a_photo_lands_in_the_store(
     # Shown once: the thanks page again sends the reporter back to an empty form.
     browser.get(f"{public_url}/thanks")
     assert receipt not in browser.source()
+
+
+# -- (d) files chosen before "Add another person" are kept ---------------------------------
+
+@pytest.mark.slow
+def test_files_survive_add_another_person_and_one_can_be_removed(
+        browser: Browser, operator_url: str, field_store: Store, tmp_path: Path) -> None:
+    photo = tmp_path / "пикет.jpg"
+    photo.write_bytes(_jpeg_with_gps())
+    long_name = "Әкімшілік-құқық-бұзушылық-туралы-хаттама-2026-жылғы-8-наурыз-көшірмесі.pdf"
+    document = tmp_path / long_name
+    document.write_bytes(b"%PDF-1.4 not a real one")
+    browser.phone()
+    browser.get(f"{operator_url}/reports/new?lang=kk")
+    browser.type('[name="title"]', "Файлдар сақталады")
+    browser.type('[name="description"]', "Екі белсенді ұсталды.")
+    browser.choose('select[name="region"]', "almaty_city")
+    browser.upload('input[name="attachments"]', photo, document)
+    browser.follow('[name="add_victim"]')
+    html = browser.source()
+    assert 'name="victims-1-name"' in html
+    assert "пикет.jpg" in html and long_name in html
+    assert "Таңдалған файлдар" in html
+    assert len(browser.find_all('input[name="held_file"]')) == 2
+    measured = browser.layout()  # the list fits a phone
+    assert measured["scrollWidth"] <= PHONE_WIDTH and not measured["cut"], measured
+    browser.screenshot("files-kept-kk")
+
+    browser.follow('li:nth-child(2) button[name="held_remove"]')
+    html = browser.source()
+    assert "пикет.jpg" in html and long_name not in html
+    assert browser.attribute('[name="title"]', "value") == "Файлдар сақталады"
+    browser.follow('[name="save"]')
+    [row] = _rows(field_store, "SELECT id FROM reports")
+    [stored] = _rows(field_store, "SELECT * FROM attachments WHERE report_id = ?", row["id"])
+    assert stored["name"] == "пикет.jpg" and stored["metadata_removed"] == 1
+    data = b"".join(attachments.read_chunks(field_store.config, str(stored["file_name"]),
+                                            stored["file_key"]))
+    assert b"SecretPhone" not in data
+    assert not Image.open(io.BytesIO(data)).getexif().get_ifd(0x8825)
+    assert list(field_store.config.spool_dir.iterdir()) == []
