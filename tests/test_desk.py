@@ -123,6 +123,29 @@ def test_idle_lock_drops_the_key(app: Flask, field_store: Store) -> None:
     assert not field_store.is_unlocked
 
 
+@pytest.mark.parametrize("lang", ["en", "kk", "ru"])
+def test_pages_say_the_idle_lock_is_off_while_the_public_form_is_served(
+        config: Config, field_store: Store, lang: str) -> None:
+    """Issue 14: with the public site served the idle lock is off; every operator page says
+    so (in the page's language), and a store without the public site says nothing."""
+    from app.web.auth import check_idle
+
+    served = create_operator_app(config, field_store, {"KUAGER_SERVING_PUBLIC": True})
+    start = served.extensions["kuager.last_activity"]
+    assert not check_idle(served, now=start + config.idle_lock_minutes * 60 + 1)
+    assert field_store.is_unlocked
+    expected = {"en": "does not lock itself after 15 minutes",
+                "kk": "15 минут қолданылмаса да өзі құлыпталмайды",
+                "ru": "не блокируется само через 15 минут"}[lang]
+    client = served.test_client()
+    client.get(f"/reports?lang={lang}")  # the language cookie
+    for path in ("/reports", "/reports/new", "/exchange/export", "/settings/"):
+        page = client.get(path).get_data(as_text=True)
+        assert 'class="flash idle-off"' in page and expected in page, path
+    plain = create_operator_app(config, field_store).test_client()
+    assert "idle-off" not in plain.get("/reports").get_data(as_text=True)
+
+
 def test_foreign_host_header_is_refused(client: FlaskClient) -> None:
     """DNS rebinding: a page on attacker.example resolving to 127.0.0.1 gets nothing."""
     assert client.get("/reports", headers={"Host": "attacker.example:8470"}).status_code == 400

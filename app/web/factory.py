@@ -81,6 +81,10 @@ def _base_app(
         code_choices=codes.reading_order,
         store_role=lambda: store.role,
         training_store=lambda: store.is_unlocked and store.training,
+        # Minutes of the idle lock that is off while the public site is served
+        # (auth.idle_lock_applies), for the operator pages' note; None when it applies.
+        idle_lock_off_minutes=lambda: (config.idle_lock_minutes
+                                       if app.config.get("KUAGER_SERVING_PUBLIC") else None),
     )
     db.init_app(app, store)
     # Files of a form shown again without saving (web/held.py): for as long as its CSRF
