@@ -55,6 +55,12 @@ class Config:
         return self.data_dir / "spool"
 
     @property
+    def inbox_drop_dir(self) -> Path:
+        """Public submissions sealed while the store was locked (inbox mode): age files to
+        the coordinators, taken into the store at the next unlock (exchange/inbox.py)."""
+        return self.data_dir / "inbox-drop"
+
+    @property
     def tor_dir(self) -> Path:
         return self.data_dir / "tor"
 

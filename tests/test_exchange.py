@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from flask.testing import FlaskClient
 
 from app.cli.main import main
 from app.config import Config
@@ -322,6 +324,118 @@ def test_inbox_mode_seals_public_submissions(world: dict[str, Path]) -> None:
     [report] = listing(world["c1"])
     assert report["title"] == "Сообщение через onion" and report["origin"] == "public"
     assert report["attachments"][0]["metadata_removed"] is True
+
+
+def _post_public(client: FlaskClient, title: str, files: list[tuple[bytes, str]]) -> int:
+    form = report_form(title=title, attachments=[(io.BytesIO(b), n) for b, n in files])
+    form["csrf_token"] = csrf_token(client, "/")
+    form["save"] = "1"
+    return client.post("/", data=form, content_type="multipart/form-data").status_code
+
+
+def test_a_locked_store_in_inbox_mode_keeps_the_public_form_open(
+        world: dict[str, Path]) -> None:
+    """Issue 14: "Lock now" in inbox mode keeps the public form open. Submissions are then
+    sealed to the recipients with no store key (a drop file, nothing readable on disk),
+    taken into the inbox at the next unlock, exported and opened by the coordinator."""
+    from app.exchange import inbox
+
+    f1 = world["f1"]
+    store = Store(Config(data_dir=f1))
+    store.unlock(PASSPHRASE)
+    conn = store.connect()
+    inbox.set_enabled(conn, True)
+    conn.close()
+    client = create_public_app(store.config, store, {"TESTING": True}).test_client()
+    client.get("/")  # the visitor's session and CSRF token come before the lock
+    store.lock()
+    assert not store.is_unlocked
+    assert _post_public(client, "Маркер-запертого-хранилища",
+                        [(_jpeg_with_gps(), "фото.jpg")]) == 303
+    thanks = client.get("/thanks")
+    assert thanks.status_code == 200
+    assert re.search(r"[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}", thanks.get_data(as_text=True))
+    [drop] = list((f1 / "inbox-drop").iterdir())
+    sealed = drop.read_bytes()
+    assert sealed.startswith(b"age-encryption.org/v1\n")
+    every_byte = b"".join(p.read_bytes() for p in f1.rglob("*") if p.is_file())
+    assert "Маркер-запертого".encode() not in every_byte
+    # Unlock takes it in: one inbox row, the file moved into files/, the drop folder empty.
+    store.unlock(PASSPHRASE)
+    conn = store.connect()
+    assert inbox.counts(conn) == (1, 1)
+    conn.close()
+    assert list((f1 / "inbox-drop").iterdir()) == []
+    assert (f1 / "files" / drop.name).read_bytes() == sealed
+    store.lock()
+    assert export(f1, world["tmp"] / "locked.age").stdout.strip().splitlines()[-1] == "1"
+    assert run("import", str(world["tmp"] / "locked.age"), "--data",
+               str(world["c1"])).exit_code == 0
+    [report] = listing(world["c1"])
+    assert report["title"] == "Маркер-запертого-хранилища" and report["origin"] == "public"
+    assert report["attachments"][0]["metadata_removed"] is True
+
+
+def test_without_inbox_mode_the_public_form_closes_with_the_store(
+        world: dict[str, Path]) -> None:
+    store = Store(Config(data_dir=world["f1"]))
+    store.unlock(PASSPHRASE)
+    client = create_public_app(store.config, store, {"TESTING": True}).test_client()
+    client.get("/")
+    store.lock()
+    assert client.get("/").status_code == 503
+    # Refused (by CSRF, before the view, or by the closed page), and nothing kept.
+    assert client.post("/", data={"title": "Не принято", "save": "1"}).status_code in (400, 503)
+    assert not (world["f1"] / "inbox-drop").exists()
+
+
+def test_drops_are_taken_once_whatever_step_a_crash_stopped(world: dict[str, Path]) -> None:
+    """A drop recorded but not yet moved (a crash between the two) is moved at the next
+    take, not recorded twice; a hidden part of a crashed write is removed; an export
+    takes drops too (a coordinator never misses one because nobody unlocked the web)."""
+    from app.exchange import inbox
+
+    f1 = world["f1"]
+    store = Store(Config(data_dir=f1))
+    store.unlock(PASSPHRASE)
+    conn = store.connect()
+    inbox.set_enabled(conn, True)
+    kept = inbox.locked_inbox(conn, full_form=False)
+    assert kept is not None
+    cfg = store.config
+    inbox.seal_to_drop(cfg, kept, {"title": "Первый", "description": "x"}, [])
+    inbox.seal_to_drop(cfg, kept, {"title": "Второй", "description": "y"}, [])
+    (cfg.inbox_drop_dir / ".0123.part").write_bytes(b"half")
+    first = sorted(p.name for p in cfg.inbox_drop_dir.iterdir() if not p.name.startswith("."))
+    # The crash: the first drop's row is committed, the file is still in the drop folder.
+    conn.execute("INSERT INTO inbox(id, received_at, file_name, file_key, size)"
+                 " VALUES ('x1', '2026-01-01T00:00:00Z', ?, x'', 1)", (first[0],))
+    conn.commit()
+    assert inbox.ingest_drops(conn, cfg) == 1  # only the second is new
+    assert inbox.ingest_drops(conn, cfg) == 0  # and again: nothing twice
+    assert inbox.counts(conn)[0] == 2
+    assert list(cfg.inbox_drop_dir.iterdir()) == []
+    assert sorted(n for n in first if (cfg.files_dir / n).is_file()) == first
+    inbox.seal_to_drop(cfg, kept, {"title": "Третий", "description": "z"}, [])
+    conn.close()
+    store.lock()
+    assert export(f1, world["tmp"] / "drops.age").stdout.strip().splitlines()[-1] == "3"
+    assert list(cfg.inbox_drop_dir.iterdir()) == []
+
+
+def test_a_wipe_removes_the_drops(world: dict[str, Path]) -> None:
+    from app.exchange import inbox
+
+    store = Store(Config(data_dir=world["f1"]))
+    store.unlock(PASSPHRASE)
+    conn = store.connect()
+    inbox.set_enabled(conn, True)
+    kept = inbox.locked_inbox(conn, full_form=False)
+    conn.close()
+    assert kept is not None
+    inbox.seal_to_drop(store.config, kept, {"title": "Стереть", "description": "x"}, [])
+    store.wipe()
+    assert not store.config.inbox_drop_dir.exists()
 
 
 def test_training_store_from_init_says_so_and_stays_apart(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from typing import Any
 import sqlcipher3
 
 from app.config import Config
+from app.exchange import inbox
 from app.exchange.progress import Progress
 from app.messages import gettext as _
 from app.records import attachments, custody, reports
@@ -464,6 +465,8 @@ def export_bundle(
     conn = store.connect()
     written: list[BundleWritten] = []
     try:
+        # Submissions sealed while the store was locked (inbox mode) go out with this export.
+        inbox.ingest_drops(conn, cfg)
         key = device.key(conn)  # made at init; made (and committed) here for older stores
         recipients = keyring.recipients_of(conn)
         if not recipients:

@@ -16,9 +16,14 @@ Envelope plaintext (inside age, to the store's recipients)::
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import re
 import uuid
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 import sqlcipher3
@@ -30,7 +35,7 @@ from app.exchange.staging import MAX_REPORT_ENTRY
 from app.records import attachments, reports, scrub
 from app.records.intake import real_uploads
 from app.store import keyring, meta
-from app.store.fsutil import random_name
+from app.store.fsutil import atomic_file, fsync_dir, random_name
 from app.store.spool import EncryptedSpool
 from app.timeutil import utc_now
 from crypto import age
@@ -96,12 +101,10 @@ def _spool_chunks(spool: EncryptedSpool) -> Iterator[bytes]:
         yield chunk
 
 
-def seal_submission(
-    conn: sqlcipher3.Connection, cfg: Config, body: dict[str, Any], uploads: Iterable[FileStorage]
-) -> str:
-    """Seal one submission to the recipients and keep only the sealed file."""
+def _write_envelope(fh: BinaryIO, recipients: list[Any], body: dict[str, Any],
+                    uploads: Iterable[FileStorage], now: str) -> None:
+    """Seal one submission (the envelope above) to ``recipients`` into ``fh``."""
     prepared = [_prepare(upload) for upload in real_uploads(uploads)]
-    now = utc_now()
     document = {
         "report": {
             "id": uuid.uuid4().hex,
@@ -114,18 +117,27 @@ def seal_submission(
         "attachments": [item for item, _cleaned, _spool in prepared],
     }
     raw = reports.canonical_json(document).encode()
+    with age.encrypt(fh, recipients) as writer:
+        writer.write(MAGIC + str(len(raw)).encode() + b"\n" + raw)
+        for _item, cleaned, spool in prepared:
+            if cleaned is not None:
+                writer.write(cleaned)
+            for chunk in _spool_chunks(spool):
+                writer.write(chunk)
+
+
+def seal_submission(
+    conn: sqlcipher3.Connection, cfg: Config, body: dict[str, Any], uploads: Iterable[FileStorage]
+) -> str:
+    """Seal one submission to the recipients and keep only the sealed file."""
+    now = utc_now()
     recipients = keyring.recipients_of(conn)
     file_name = random_name()
     path = cfg.files_dir / file_name
     cfg.files_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
-        with open(path, "xb") as fh, age.encrypt(fh, recipients) as writer:
-            writer.write(MAGIC + str(len(raw)).encode() + b"\n" + raw)
-            for _item, cleaned, spool in prepared:
-                if cleaned is not None:
-                    writer.write(cleaned)
-                for chunk in _spool_chunks(spool):
-                    writer.write(chunk)
+        with open(path, "xb") as fh:
+            _write_envelope(fh, recipients, body, uploads, now)
         inbox_id = uuid.uuid4().hex
         conn.execute(
             "INSERT INTO inbox(id, received_at, file_name, file_key, size) VALUES (?,?,?,?,?)",
@@ -136,6 +148,82 @@ def seal_submission(
         path.unlink(missing_ok=True)
         raise
     return inbox_id
+
+
+# ---------------------------------------------------------------------------------------
+# A locked store in inbox mode: the public form stays open
+
+
+@dataclass(frozen=True)
+class LockedInbox:
+    """What the public site keeps when a store in inbox mode locks: the recipients' public
+    keys (nothing secret: the store's key is gone) and which form it shows."""
+
+    recipients: list[Any]
+    full_form: bool
+
+
+def locked_inbox(conn: sqlcipher3.Connection, full_form: bool) -> LockedInbox | None:
+    """Read, while the store is still unlocked, what a locked inbox needs; None when inbox
+    mode is off or there is no recipient (the public form then closes with the store)."""
+    if not enabled(conn):
+        return None
+    recipients = keyring.recipients_of(conn)
+    return LockedInbox(recipients, full_form) if recipients else None
+
+
+_DROP_NAME = re.compile(r"[0-9a-f]{32}")
+
+
+def seal_to_drop(cfg: Config, kept: LockedInbox, body: dict[str, Any],
+                 uploads: Iterable[FileStorage]) -> None:
+    """Seal one submission while the store is locked: an envelope in the drop folder,
+    complete or not at all (written to a hidden part, fsynced, then renamed). Its name is
+    the name it will have in ``files/``; the time it came is its modification time."""
+    drop = cfg.inbox_drop_dir
+    drop.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with atomic_file(drop / random_name()) as fh:
+        _write_envelope(fh, kept.recipients, body, uploads, utc_now())
+
+
+def ingest_drops(conn: sqlcipher3.Connection, cfg: Config) -> int:
+    """Take the envelopes sealed while the store was locked into the inbox (unlock, and
+    every export); the number taken. Each is recorded (committed) before it moves into
+    ``files/`` under the same name, so a crash at any step leaves it to the next call,
+    never lost and never twice; stale hidden parts (a crash mid-write) are removed."""
+    drop = cfg.inbox_drop_dir
+    if not drop.is_dir():
+        return 0
+    taken = 0
+    for path in sorted(drop.iterdir()):
+        if path.name.startswith(".") and path.name.endswith(".part"):
+            path.unlink(missing_ok=True)
+            continue
+        if not _DROP_NAME.fullmatch(path.name) or not path.is_file():
+            continue
+        conn.execute("BEGIN IMMEDIATE")  # another process taking drops waits here
+        try:
+            known = conn.execute("SELECT 1 FROM inbox WHERE file_name = ?",
+                                 (path.name,)).fetchone()
+            if known is None and path.is_file():
+                stat = path.stat()
+                received = datetime.fromtimestamp(stat.st_mtime, UTC).strftime(
+                    "%Y-%m-%dT%H:%M:%SZ")
+                conn.execute(
+                    "INSERT INTO inbox(id, received_at, file_name, file_key, size)"
+                    " VALUES (?,?,?,?,?)",
+                    (uuid.uuid4().hex, received, path.name, b"", stat.st_size))
+                taken += 1
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        cfg.files_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):  # moved by another process meanwhile
+            os.replace(path, cfg.files_dir / path.name)
+        fsync_dir(cfg.files_dir)
+    fsync_dir(drop)
+    return taken
 
 
 class _Reader:

@@ -119,6 +119,13 @@ class Store:
         #: Called after every lock (and so before a wipe deletes anything): connection
         #: pools close their idle connections, each of which holds the key in SQLCipher.
         self.lock_listeners: list[Callable[[], None]] = []
+        #: Called at the start of every lock, while the store can still be read (what the
+        #: public site keeps for a locked store in inbox mode: public keys only). A failing
+        #: listener never stops the lock.
+        self.before_lock_listeners: list[Callable[[], None]] = []
+        #: Called after every unlock with the passphrase (sealed drops taken in). A failing
+        #: listener never undoes the unlock: what it did not do waits for the next one.
+        self.unlock_listeners: list[Callable[[], None]] = []
 
     # -- state -----------------------------------------------------------------------
 
@@ -161,6 +168,9 @@ class Store:
         key = self._attempt(passphrase)
         self._set_key(key, self.role or "")
         self._apply_retention()
+        for listener in list(self.unlock_listeners):
+            with contextlib.suppress(Exception):
+                listener()
 
     def check_passphrase(self, passphrase: str) -> bytes:
         """Confirm the passphrase without changing the store's state; returns the raw key.
@@ -378,6 +388,10 @@ class Store:
 
     def lock(self) -> None:
         """Forget the key: overwrite it in place, then drop the reference."""
+        if self._key is not None:
+            for listener in list(self.before_lock_listeners):
+                with contextlib.suppress(Exception):
+                    listener()
         with self._lock:
             if self._key is not None:
                 for i in range(len(self._key)):
@@ -640,7 +654,8 @@ class Store:
             Path(f"{self.config.db_file}-shm"),
         ):
             path.unlink(missing_ok=True)
-        for folder in (self.config.files_dir, self.config.spool_dir, self.config.tor_dir):
+        for folder in (self.config.files_dir, self.config.spool_dir, self.config.tor_dir,
+                       self.config.inbox_drop_dir):
             shutil.rmtree(folder, ignore_errors=True)
 
     def _throttle(self) -> None:

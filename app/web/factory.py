@@ -181,4 +181,5 @@ def create_public_app(
 
     app = _base_app("public", config, store, test_config)
     app.register_blueprint(public.bp)
+    public.init_locked_inbox(app, app.extensions["kuager.store"])
     return app

@@ -21,6 +21,7 @@ import time
 import sqlcipher3
 from flask import (
     Blueprint,
+    Flask,
     abort,
     current_app,
     redirect,
@@ -40,6 +41,7 @@ from app.records import codes, intake, reports
 from app.store import meta
 from app.web import held
 from app.web.db import get_db, get_store, writing
+from app.store.store import Store
 from app.web.forms import (
     MultiCheckboxField,
     PublicReportForm,
@@ -178,14 +180,50 @@ def new_receipt() -> str:
     return "-".join(code[i : i + 4] for i in range(0, 12, 4))
 
 
+_LOCKED_INBOX = "kuager.locked_inbox"
+
+
+def init_locked_inbox(app: Flask, store: Store) -> None:
+    """In inbox mode the form stays open while the store is locked: just before a lock,
+    the recipients' public keys (and the form's kind) are kept; submissions are then sealed
+    into the drop folder (``inbox.seal_to_drop``) and taken into the store at the next
+    unlock. Without inbox mode nothing is kept and the form closes with the store."""
+    cfg = app.config["KUAGER"]
+
+    def keep() -> None:
+        app.extensions[_LOCKED_INBOX] = None
+        if store.role != "field":
+            return
+        conn = store.connect()
+        try:
+            app.extensions[_LOCKED_INBOX] = inbox.locked_inbox(conn, full_form(conn))
+        finally:
+            conn.close()
+
+    def take() -> None:
+        app.extensions[_LOCKED_INBOX] = None
+        conn = store.connect()
+        try:
+            inbox.ingest_drops(conn, cfg)
+        finally:
+            conn.close()
+
+    app.extensions[_LOCKED_INBOX] = None
+    store.before_lock_listeners.append(keep)
+    store.unlock_listeners.append(take)
+
+
 @bp.route("/", methods=["GET", "POST"])
 def submit() -> ResponseReturnValue:
     store = get_store()
+    kept: inbox.LockedInbox | None = None
     if not store.is_unlocked:
-        return render_template("public/closed.html"), 503
-    if store.role != "field":  # a coordinator's machine never takes submissions
+        kept = current_app.extensions.get(_LOCKED_INBOX)
+        if kept is None:
+            return render_template("public/closed.html"), 503
+    elif store.role != "field":  # a coordinator's machine never takes submissions
         abort(404)
-    full = full_form(get_db())
+    full = kept.full_form if kept is not None else full_form(get_db())
     form: PublicReportForm | ShortReportForm = PublicReportForm() if full else ShortReportForm()
     if request.method == "GET":
         return render_template("public/form.html", form=form, full=full, held_files=[])
@@ -204,7 +242,9 @@ def submit() -> ResponseReturnValue:
     cfg = current_app.config["KUAGER"]
     with writing(), held.Taken(files) as earlier:
         uploads = [*earlier, *files.uploads]
-        if inbox.enabled(get_db()):
+        if kept is not None:  # locked, in inbox mode: sealed without the store's key
+            inbox.seal_to_drop(cfg, kept, body, uploads)
+        elif inbox.enabled(get_db()):
             inbox.seal_submission(get_db(), cfg, body, uploads)
         else:
             intake.save(get_db(), cfg, body, uploads, origin="public")
