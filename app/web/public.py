@@ -39,9 +39,9 @@ from wtforms.validators import DataRequired, Length, Optional
 from app.exchange import inbox
 from app.records import codes, intake, reports
 from app.store import meta
+from app.store.store import Store
 from app.web import held
 from app.web.db import get_db, get_store, writing
-from app.store.store import Store
 from app.web.forms import (
     MultiCheckboxField,
     PublicReportForm,
