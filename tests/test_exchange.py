@@ -434,7 +434,15 @@ def test_a_wipe_removes_the_drops(world: dict[str, Path]) -> None:
     conn.close()
     assert kept is not None
     inbox.seal_to_drop(store.config, kept, {"title": "Стереть", "description": "x"}, [])
-    store.wipe()
+    client = create_public_app(store.config, store, {"TESTING": True}).test_client()
+    client.get("/")
+    token = csrf_token(client, "/")
+    store.wipe()  # locks first: the public site keeps the recipients, then all is erased
+    assert not store.config.inbox_drop_dir.exists()
+    # A destroyed store takes nothing more, even with the recipients still in memory.
+    form = report_form(title="После уничтожения")
+    form.update(csrf_token=token, save="1")
+    assert client.post("/", data=form, content_type="multipart/form-data").status_code == 503
     assert not store.config.inbox_drop_dir.exists()
 
 

@@ -219,7 +219,7 @@ def submit() -> ResponseReturnValue:
     kept: inbox.LockedInbox | None = None
     if not store.is_unlocked:
         kept = current_app.extensions.get(_LOCKED_INBOX)
-        if kept is None:
+        if kept is None or not store.exists():  # a destroyed store takes nothing more
             return render_template("public/closed.html"), 503
     elif store.role != "field":  # a coordinator's machine never takes submissions
         abort(404)
