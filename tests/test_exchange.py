@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -405,7 +407,11 @@ def test_drops_are_taken_once_whatever_step_a_crash_stopped(world: dict[str, Pat
     cfg = store.config
     inbox.seal_to_drop(cfg, kept, {"title": "Первый", "description": "x"}, [])
     inbox.seal_to_drop(cfg, kept, {"title": "Второй", "description": "y"}, [])
-    (cfg.inbox_drop_dir / ".0123.part").write_bytes(b"half")
+    stale, young = cfg.inbox_drop_dir / ".0123.part", cfg.inbox_drop_dir / ".4567.part"
+    stale.write_bytes(b"half")
+    long_ago = time.time() - inbox.STALE_PART_SECONDS - 60
+    os.utime(stale, (long_ago, long_ago))
+    young.write_bytes(b"being written")  # a submission arriving meanwhile: left alone
     first = sorted(p.name for p in cfg.inbox_drop_dir.iterdir() if not p.name.startswith("."))
     # The crash: the first drop's row is committed, the file is still in the drop folder.
     conn.execute("INSERT INTO inbox(id, received_at, file_name, file_key, size)"
@@ -414,7 +420,8 @@ def test_drops_are_taken_once_whatever_step_a_crash_stopped(world: dict[str, Pat
     assert inbox.ingest_drops(conn, cfg) == 1  # only the second is new
     assert inbox.ingest_drops(conn, cfg) == 0  # and again: nothing twice
     assert inbox.counts(conn)[0] == 2
-    assert list(cfg.inbox_drop_dir.iterdir()) == []
+    assert list(cfg.inbox_drop_dir.iterdir()) == [young]
+    young.unlink()
     assert sorted(n for n in first if (cfg.files_dir / n).is_file()) == first
     inbox.seal_to_drop(cfg, kept, {"title": "Третий", "description": "z"}, [])
     conn.close()

@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import os
 import re
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -173,6 +174,8 @@ def locked_inbox(conn: sqlcipher3.Connection, full_form: bool) -> LockedInbox | 
 
 
 _DROP_NAME = re.compile(r"[0-9a-f]{32}")
+#: A hidden part in the drop folder this old is a crash's leftover, not a write under way.
+STALE_PART_SECONDS = 6 * 3600
 
 
 def seal_to_drop(cfg: Config, kept: LockedInbox, body: dict[str, Any],
@@ -197,7 +200,11 @@ def ingest_drops(conn: sqlcipher3.Connection, cfg: Config) -> int:
     taken = 0
     for path in sorted(drop.iterdir()):
         if path.name.startswith(".") and path.name.endswith(".part"):
-            path.unlink(missing_ok=True)
+            # A part being written now (a submission arriving while this runs) is young:
+            # only a part older than any upload could take is a crash's leftover.
+            with contextlib.suppress(FileNotFoundError):
+                if time.time() - path.stat().st_mtime > STALE_PART_SECONDS:
+                    path.unlink()
             continue
         if not _DROP_NAME.fullmatch(path.name) or not path.is_file():
             continue
