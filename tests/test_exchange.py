@@ -492,6 +492,29 @@ def test_a_wipe_removes_the_drops(world: dict[str, Path]) -> None:
     assert not store.config.inbox_drop_dir.exists()
 
 
+def test_a_duress_unlock_removes_the_drops(world: dict[str, Path]) -> None:
+    """The duress passphrase erases the store: the sealed drops waiting for the next unlock
+    go with it, and the empty store it opens has no inbox entry."""
+    from app.exchange import inbox
+
+    store = Store(Config(data_dir=world["f1"]))
+    store.unlock(PASSPHRASE)
+    duress = "другая фраза для принуждения семь"
+    store.set_duress(PASSPHRASE, duress)
+    conn = store.connect()
+    inbox.set_enabled(conn, True)
+    conn.close()
+    visitor = create_public_app(store.config, store, {"TESTING": True}).test_client()
+    store.lock()  # the public site keeps the recipients
+    assert _post_public(visitor, "До принуждения", []) == 303
+    assert len(list(store.config.inbox_drop_dir.iterdir())) == 1
+    store.unlock(duress)
+    assert not store.config.inbox_drop_dir.exists()
+    conn = store.connect()
+    assert inbox.counts(conn) == (0, 0) and not inbox.enabled(conn)
+    conn.close()
+
+
 def test_training_store_from_init_says_so_and_stays_apart(tmp_path: Path) -> None:
     result = run("init", "--role", "field", "--training", "--data", str(tmp_path / "t"))
     assert result.exit_code == 0
