@@ -378,6 +378,45 @@ def test_a_locked_store_in_inbox_mode_keeps_the_public_form_open(
     assert report["attachments"][0]["metadata_removed"] is True
 
 
+def test_served_in_inbox_mode_the_idle_lock_applies_and_the_form_stays_open(
+        world: dict[str, Path]) -> None:
+    """Issue 14: while the public site is served the idle lock is off, since a lock would
+    close the form; in inbox mode it would not, so the idle lock applies as usual (and no
+    page says it is off). A visitor who first comes after the idle lock can still send."""
+    from app.exchange import inbox
+    from app.web.auth import check_idle
+
+    f1 = world["f1"]
+    store = Store(Config(data_dir=f1))
+    store.unlock(PASSPHRASE)
+    operator = create_operator_app(store.config, store, {"KUAGER_SERVING_PUBLIC": True})
+    public = create_public_app(store.config, store, {"TESTING": True})
+    desk = operator.test_client()
+    desk.get("/reports?lang=en")  # the language cookie
+    assert 'class="flash idle-off"' in desk.get("/exchange/export").get_data(as_text=True)
+    start = operator.extensions["kuager.last_activity"]
+    limit = store.config.idle_lock_minutes * 60
+    assert not check_idle(operator, now=start + limit + 1) and store.is_unlocked
+    conn = store.connect()
+    inbox.set_enabled(conn, True)
+    conn.close()
+    page = desk.get("/exchange/export").get_data(as_text=True)
+    assert "idle-off" not in page and "after 15 minutes without use" in page
+    start = operator.extensions["kuager.last_activity"]
+    assert check_idle(operator, now=start + limit + 1)
+    assert not store.is_unlocked
+    visitor = public.test_client()  # first seen after the lock
+    assert visitor.get("/").status_code == 200
+    assert _post_public(visitor, "После автоблокировки", []) == 303
+    assert visitor.get("/thanks").status_code == 200
+    assert len(list((f1 / "inbox-drop").iterdir())) == 1
+    store.unlock(PASSPHRASE)
+    conn = store.connect()
+    assert inbox.counts(conn)[0] == 1
+    conn.close()
+    assert list((f1 / "inbox-drop").iterdir()) == []
+
+
 def test_without_inbox_mode_the_public_form_closes_with_the_store(
         world: dict[str, Path]) -> None:
     store = Store(Config(data_dir=world["f1"]))
@@ -451,6 +490,29 @@ def test_a_wipe_removes_the_drops(world: dict[str, Path]) -> None:
     form.update(csrf_token=token, save="1")
     assert client.post("/", data=form, content_type="multipart/form-data").status_code == 503
     assert not store.config.inbox_drop_dir.exists()
+
+
+def test_a_duress_unlock_removes_the_drops(world: dict[str, Path]) -> None:
+    """The duress passphrase erases the store: the sealed drops waiting for the next unlock
+    go with it, and the empty store it opens has no inbox entry."""
+    from app.exchange import inbox
+
+    store = Store(Config(data_dir=world["f1"]))
+    store.unlock(PASSPHRASE)
+    duress = "другая фраза для принуждения семь"
+    store.set_duress(PASSPHRASE, duress)
+    conn = store.connect()
+    inbox.set_enabled(conn, True)
+    conn.close()
+    visitor = create_public_app(store.config, store, {"TESTING": True}).test_client()
+    store.lock()  # the public site keeps the recipients
+    assert _post_public(visitor, "До принуждения", []) == 303
+    assert len(list(store.config.inbox_drop_dir.iterdir())) == 1
+    store.unlock(duress)
+    assert not store.config.inbox_drop_dir.exists()
+    conn = store.connect()
+    assert inbox.counts(conn) == (0, 0) and not inbox.enabled(conn)
+    conn.close()
 
 
 def test_training_store_from_init_says_so_and_stays_apart(tmp_path: Path) -> None:

@@ -173,6 +173,12 @@ def locked_inbox(conn: sqlcipher3.Connection, full_form: bool) -> LockedInbox | 
     return LockedInbox(recipients, full_form) if recipients else None
 
 
+def open_while_locked(conn: sqlcipher3.Connection) -> bool:
+    """True when a lock would keep the public form open (inbox mode with a recipient): the
+    idle lock then applies even while the public site is served (web/auth.py)."""
+    return enabled(conn) and bool(keyring.recipients_of(conn))
+
+
 _DROP_NAME = re.compile(r"[0-9a-f]{32}")
 #: A hidden part in the drop folder this old is a crash's leftover, not a write under way.
 STALE_PART_SECONDS = 6 * 3600

@@ -12,6 +12,7 @@ import threading
 import time
 from urllib.parse import urlsplit
 
+import sqlcipher3
 from flask import (
     Blueprint,
     Flask,
@@ -28,6 +29,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from app.exchange import inbox
 from app.store import keyring, passphrase
 from app.store import training as training_mode
 from app.store.store import BadPassphrase, Store, StoreError
@@ -84,9 +86,40 @@ def _admit_this_session(store: Store) -> None:
     current_app.extensions["kuager.last_activity"] = time.monotonic()
 
 
-def idle_lock_applies(app: Flask) -> bool:
-    """A store that also serves the public site must stay unlocked to take submissions."""
-    return not app.config.get("KUAGER_SERVING_PUBLIC", False)
+def idle_lock_applies(app: Flask, conn: sqlcipher3.Connection | None = None) -> bool:
+    """Whether the store locks itself when idle. A store that also serves the public site
+    must stay unlocked to take submissions, unless it is in inbox mode with a recipient:
+    a lock then keeps the form open (public.init_locked_inbox), so the idle lock applies.
+    ``conn``: the request's connection, if there is one (else a new one is opened)."""
+    if not app.config.get("KUAGER_SERVING_PUBLIC", False):
+        return True
+    store = app.extensions["kuager.store"]
+    if store.role != "field":
+        return False
+    if conn is not None:
+        return inbox.open_while_locked(conn)
+    try:
+        conn = store.connect()
+    except StoreError:  # locked meanwhile: nothing to lock
+        return False
+    try:
+        return inbox.open_while_locked(conn)
+    finally:
+        conn.close()
+
+
+def idle_lock_off_minutes(app: Flask) -> int | None:
+    """The idle lock's minutes when it is off because the public form is served (every
+    operator page says so: operator.html); None when it applies."""
+    if not app.config.get("KUAGER_SERVING_PUBLIC", False) or not get_store().is_unlocked:
+        return None
+    try:
+        conn = get_db()
+    except StoreError:  # locked while the page was being made
+        return None
+    if idle_lock_applies(app, conn):
+        return None
+    return int(app.config["KUAGER"].idle_lock_minutes)
 
 
 def check_idle(app: Flask, now: float | None = None) -> bool:
@@ -96,8 +129,8 @@ def check_idle(app: Flask, now: float | None = None) -> bool:
     now = time.monotonic() if now is None else now
     if (
         store.is_unlocked
-        and idle_lock_applies(app)
         and now - app.extensions["kuager.last_activity"] > limit
+        and idle_lock_applies(app)
     ):
         store.lock()
         return True

@@ -143,6 +143,7 @@ def _export_page(
         form=form,
         recipient_form=recipient_form or RecipientForm(),
         inbox_form=InboxForm(enabled=inbox.enabled(conn)),
+        idle_lock_minutes=current_app.config["KUAGER"].idle_lock_minutes,
         outbox=[p.name for p in outbox],
         no_key=no_key,
     ), status

@@ -81,10 +81,6 @@ def _base_app(
         code_choices=codes.reading_order,
         store_role=lambda: store.role,
         training_store=lambda: store.is_unlocked and store.training,
-        # Minutes of the idle lock that is off while the public site is served
-        # (auth.idle_lock_applies), for the operator pages' note; None when it applies.
-        idle_lock_off_minutes=lambda: (config.idle_lock_minutes
-                                       if app.config.get("KUAGER_SERVING_PUBLIC") else None),
     )
     db.init_app(app, store)
     # Files of a form shown again without saving (web/held.py): for as long as its CSRF
@@ -164,6 +160,9 @@ def create_operator_app(
 
     app = _base_app("operator", config, store, test_config)
     auth.init_app(app)
+    # Minutes of the idle lock when it is off because the public site is served
+    # (auth.idle_lock_applies), for the operator pages' note; None when it applies.
+    app.jinja_env.globals["idle_lock_off_minutes"] = lambda: auth.idle_lock_off_minutes(app)
     review_pages.init_app(app)
     for blueprint in (auth.bp, desk.bp, settings.bp, exchange.bp, onion_page.bp,
                       review_pages.bp, review.bp):
