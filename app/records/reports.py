@@ -351,8 +351,7 @@ def write_heads(conn: sqlcipher3.Connection,
         [(kind, code, report_id) for report_id, (_row, body) in heads.items()
          for kind, code in sorted(_facets(body))],
     )
-    for report_id, (_row, body) in heads.items():
-        fulltext.write(conn, report_id, body, fulltext.attachment_names(conn, report_id))
+    fulltext.write_many(conn, {report_id: body for report_id, (_row, body) in heads.items()})
 
 
 def forget_head(conn: sqlcipher3.Connection, report_id: str) -> None:

@@ -68,7 +68,8 @@ _PIECE = rf"[^\W_](?:[^\W_]|[{_MARKS}])*+"
 #: A word: letters and digits (any script), apostrophes only between letters.
 WORD_RE = re.compile(rf"{_PIECE}(?:[{_APOSTROPHES}]{_PIECE})*")
 #: Words joined by hyphens (Нур-Султан, Усть-Каменогорск): folded apart and joined.
-COMPOUND_RE = re.compile(rf"{WORD_RE.pattern}(?:[-‐‑‒–](?:{WORD_RE.pattern}))+")
+_HYPHENS = "-‐‑‒–"
+COMPOUND_RE = re.compile(rf"{WORD_RE.pattern}(?:[{_HYPHENS}](?:{WORD_RE.pattern}))+")
 
 #: Spelling rewrites on the romanised word, longest first at each position. ``j`` is
 #: handled apart (two readings).
@@ -101,6 +102,8 @@ def words(text: str) -> list[str]:
 
 def compounds(text: str) -> list[list[str]]:
     """Hyphenated groups of words in ``text`` (``Нур-Султан`` → ``[["Нур", "Султан"]]``)."""
+    if not any(hyphen in text for hyphen in _HYPHENS):
+        return []  # most texts: the scan of COMPOUND_RE costs more than folding them
     text = unicodedata.normalize("NFC", text)
     return [WORD_RE.findall(m.group(0)) for m in COMPOUND_RE.finditer(text)]
 
@@ -187,3 +190,20 @@ def extra_keys(text: str) -> str:
     for group in compounds(text):
         extra.extend(fold_keys("".join(group)))
     return " ".join(dict.fromkeys(extra))
+
+
+def index_columns(title: str, rest: str) -> tuple[str, str, str]:
+    """``(fold_text(title), fold_text(rest), extra_keys(title + "\n" + rest))``, the
+    folded columns of a report's full-text entry, with the words of each text found and
+    folded once (indexing an import's 10,000 reports did it three times)."""
+    folded: list[str] = []
+    extra: list[str] = []
+    for text in (title, rest):
+        keys = [fold_keys(word) for word in words(text)]
+        folded.append(" ".join(k[0] for k in keys if k))
+        for k in keys:
+            extra.extend(k[1:])
+    for text in (title, rest):
+        for group in compounds(text):
+            extra.extend(fold_keys("".join(group)))
+    return folded[0], folded[1], " ".join(dict.fromkeys(extra))

@@ -124,8 +124,32 @@ def attachment_names(conn: sqlcipher3.Connection, report_id: str) -> list[str]:
         "SELECT name FROM attachments WHERE report_id = ? ORDER BY added_at, id", (report_id,))]
 
 
+def attachment_names_of(conn: sqlcipher3.Connection,
+                        report_ids: list[str]) -> dict[str, list[str]]:
+    """``attachment_names`` of many reports (only those with attachments are keys)."""
+    names: dict[str, list[str]] = {}
+    for start in range(0, len(report_ids), BATCH):
+        chunk = report_ids[start : start + BATCH]
+        marks = ", ".join("?" * len(chunk))
+        for report_id, name in conn.execute(
+            f"SELECT report_id, name FROM attachments WHERE report_id IN ({marks})"  # noqa: S608
+            " ORDER BY report_id, added_at, id", chunk):
+            names.setdefault(report_id, []).append(name)
+    return names
+
+
 # ---------------------------------------------------------------------------------------
 # Writing the index (the caller's transaction; the caller commits with the report)
+
+
+def _entry(body: dict[str, Any], names: Iterable[str]) -> tuple[str, str, str, str, str]:
+    """The five columns of a report's entry: the texts as written, then folded."""
+    title, rest = document_parts(body, names)
+    return (title, rest, *fold.index_columns(title, rest))
+
+
+_INSERT = ("INSERT INTO report_search(rowid, title, body, title_folded, body_folded, extra)"
+           " VALUES (?,?,?,?,?,?)")
 
 
 def write(
@@ -135,24 +159,44 @@ def write(
     names: Iterable[str] = (),
 ) -> None:
     """Index (or re-index) a report from ``body`` and its attachment ``names``."""
-    title, rest = document_parts(body, names)
     conn.execute("INSERT OR IGNORE INTO report_search_ids(report_id) VALUES (?)", (report_id,))
     (rowid,) = conn.execute(
         "SELECT rowid FROM report_search_ids WHERE report_id = ?", (report_id,)
     ).fetchone()
     conn.execute("DELETE FROM report_search WHERE rowid = ?", (rowid,))
-    conn.execute(
-        "INSERT INTO report_search(rowid, title, body, title_folded, body_folded, extra)"
-        " VALUES (?,?,?,?,?,?)",
-        (
-            rowid,
-            title,
-            rest,
-            fold.fold_text(title),
-            fold.fold_text(rest),
-            fold.extra_keys(title + "\n" + rest),
-        ),
-    )
+    conn.execute(_INSERT, (rowid, *_entry(body, names)))
+
+
+def _rowids(conn: sqlcipher3.Connection, report_ids: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for start in range(0, len(report_ids), BATCH):
+        chunk = report_ids[start : start + BATCH]
+        marks = ", ".join("?" * len(chunk))
+        found.update(conn.execute(
+            f"SELECT report_id, rowid FROM report_search_ids WHERE report_id IN ({marks})",  # noqa: S608
+            chunk).fetchall())
+    return found
+
+
+def write_many(conn: sqlcipher3.Connection, documents: dict[str, dict[str, Any]]) -> None:
+    """``write`` for many reports at once (an import's, a rebuild's): ``{report id:
+    body}``, the attachment names read from the store. A statement per step for all of
+    them, and no delete for a report that had no entry."""
+    if not documents:
+        return
+    report_ids = list(documents)
+    known = _rowids(conn, report_ids)
+    conn.executemany("DELETE FROM report_search WHERE rowid = ?",
+                     [(rowid,) for rowid in known.values()])
+    new = [report_id for report_id in report_ids if report_id not in known]
+    conn.executemany("INSERT INTO report_search_ids(report_id) VALUES (?)",
+                     [(report_id,) for report_id in new])
+    rowids = {**known, **_rowids(conn, new)}
+    names = attachment_names_of(conn, report_ids)
+    conn.executemany(_INSERT, [
+        (rowids[report_id], *_entry(body, names.get(report_id, [])))
+        for report_id, body in documents.items()
+    ])
 
 
 def remove(conn: sqlcipher3.Connection, report_id: str) -> None:
@@ -194,8 +238,7 @@ def rebuild(conn: sqlcipher3.Connection) -> int:
         ).fetchall()
         if not rows:
             return done
-        for report_id, raw in rows:
-            write(conn, report_id, parse_body(raw), attachment_names(conn, report_id))
+        write_many(conn, {report_id: parse_body(raw) for report_id, raw in rows})
         done += len(rows)
         after = rows[-1][0]
 

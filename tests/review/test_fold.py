@@ -10,7 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.store.fold import compounds, extra_keys, fold_keys, fold_text, fold_word, words
+from app.store.fold import (
+    compounds,
+    extra_keys,
+    fold_keys,
+    fold_text,
+    fold_word,
+    index_columns,
+    words,
+)
 
 #: Each group: spellings of one name that must find one another (docs/REVIEW.md lists
 #: them with the alphabet each spelling comes from).
@@ -194,3 +202,17 @@ def test_a_run_of_marks_that_are_also_letters_does_not_backtrack() -> None:
     text = "a" + "\u0345" * 40 + "!"
     assert compounds(text) == []
     assert words(text) == ["a" + "\u0345" * 40]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(), st.text())
+def test_index_columns_are_the_three_foldings(title: str, rest: str) -> None:
+    """The columns an entry is written with, word for word those of the separate calls."""
+    assert index_columns(title, rest) == (fold_text(title), fold_text(rest),
+                                          extra_keys(title + "\n" + rest))
+
+
+def test_index_columns_keep_hyphenated_names_and_second_readings() -> None:
+    title, rest, extra = index_columns("Нур-Султан", "Julia, Усть‑Каменогорск")
+    assert (title, rest) == ("nur sultan", "zhul ust kamenogorsk")
+    assert extra.split() == ["iul", "nursultan", "ustkamenogorsk"]

@@ -24,7 +24,7 @@ from app.exchange.exporter import export_bundle
 from app.exchange.importer import import_bundle
 from app.records import attachments, intake, reports
 from app.review import query
-from app.store import fulltext, keyring, migrations, retention
+from app.store import fold, fulltext, keyring, migrations, retention
 from app.store.spool import EncryptedSpool
 from app.store.store import Store
 from crypto import keys
@@ -382,15 +382,15 @@ def test_a_failed_migration_leaves_the_store_at_its_version(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = _older_store(tmp_path, monkeypatch)
     calls = []
-    write = fulltext.write
+    index_columns = fold.index_columns
 
-    def fail_on_second(*args: Any, **kwargs: Any) -> None:
-        calls.append(args[1])
+    def fail_on_second(*args: Any, **kwargs: Any) -> tuple[str, str, str]:
+        calls.append(args[0])  # the second report's entry, half-way through the rebuild
         if len(calls) == 2:
             raise Boom
-        write(*args, **kwargs)
+        return index_columns(*args, **kwargs)
 
-    monkeypatch.setattr(fulltext, "write", fail_on_second)
+    monkeypatch.setattr(fold, "index_columns", fail_on_second)
     with pytest.raises(Boom):
         store.unlock(PASSPHRASE)
     monkeypatch.undo()

@@ -459,3 +459,34 @@ def test_highlight_phrase_and_prefix() -> None:
 def test_highlight_never_lets_markup_through(text: str, typed: str) -> None:
     snippet = str(q.highlight(text, typed))
     assert re.sub(r"</?mark>", "", snippet).count("<") == 0
+
+
+def test_write_many_writes_the_entries_write_writes() -> None:
+    """An import's and a rebuild's batch (``write_many``) leaves every token at the same
+    place as one ``write`` per report, re-indexing included (fts5vocab: term, row, column,
+    offset)."""
+    def index(batch: bool) -> list[tuple[object, ...]]:
+        db = sqlcipher3.connect(":memory:")
+        db.execute("PRAGMA key = 'test'")
+        db.executescript(fulltext.SCHEMA_SQL + "CREATE TABLE attachments(id INTEGER PRIMARY"
+                         " KEY, report_id TEXT, name TEXT, added_at TEXT);"
+                         "CREATE VIRTUAL TABLE v USING fts5vocab(report_search, instance);")
+        for report_id, names in ATTACHMENTS.items():
+            for name in names:
+                db.execute("INSERT INTO attachments(report_id, name, added_at) VALUES (?,?,?)",
+                           (report_id, name, "2026-01-01"))
+        for round_ in range(2):  # the second round re-indexes every report
+            docs = {i: {**body, "title": f"{body['title']} {round_}"} for i, body in DOCS.items()}
+            if batch:
+                fulltext.write_many(db, docs)
+            else:
+                for report_id, body in docs.items():
+                    fulltext.write(db, report_id, body, ATTACHMENTS.get(report_id, []))
+        rows = db.execute("SELECT term, doc, col, offset FROM v ORDER BY 1, 2, 3, 4").fetchall()
+        ids = db.execute("SELECT rowid, report_id FROM report_search_ids ORDER BY 1").fetchall()
+        db.close()
+        return [*rows, *ids]
+
+    single = index(batch=False)
+    assert len(single) > 100
+    assert index(batch=True) == single

@@ -76,6 +76,27 @@ def stored(conn: Any, report_id: str | None = None) -> set[Fact]:
                                            (report_id,))}
 
 
+Codes = dict[str, tuple[frozenset[str], ...]]
+
+
+def codes_wanted(facts: set[Fact]) -> Codes:
+    """What each report's ``region`` row should carry (migration 7): per multi-valued
+    field, the values of its rows that count the report."""
+    out: dict[str, list[set[str]]] = {}
+    for field, value, report_id, counted, *_rest in facts:
+        sets = out.setdefault(report_id, [set() for _ in migrations.FACT_CODE_COLUMNS])
+        if field in migrations.FACT_CODE_COLUMNS and counted:
+            sets[list(migrations.FACT_CODE_COLUMNS).index(field)].add(value)
+    return {report_id: tuple(map(frozenset, sets)) for report_id, sets in out.items()}
+
+
+def codes_stored(conn: Any) -> Codes:
+    columns = ", ".join(migrations.FACT_CODE_COLUMNS.values())
+    return {row[0]: tuple(frozenset(text.split("\x1f")) for text in row[1:])
+            for row in conn.execute(f"SELECT report_id, {columns} FROM report_facts"  # noqa: S608
+                                    " WHERE field = 'region'")}
+
+
 def expected(corpus: Corpus, conn: Any) -> set[Fact]:
     devices = {fp: d for d, fp in conn.execute("SELECT device_id, fingerprint FROM devices")}
     out: set[Fact] = set()
@@ -98,6 +119,7 @@ def test_facts_follow_import_revisions_and_triage(corpus: Corpus) -> None:
     revised = conn.execute("SELECT count(DISTINCT id) FROM reports WHERE revision > 1")
     assert revised.fetchone()[0] >= 4  # the second bundle carried new revisions
     assert stored(conn) == expected(corpus, conn)
+    assert codes_stored(conn) == codes_wanted(expected(corpus, conn))
     # rebuilding the search index (its migration) leaves the facts as they are
     before = stored(conn)
     with conn:
@@ -143,6 +165,8 @@ def test_coordinator_writes_and_deletes_keep_the_facts(corpus: Corpus) -> None:
     assert stored(conn) == expected(corpus, conn)
     assert ("act", "", report_id, 1, 0, body["region"], "2026-02", "2026", "new",
             None) in stored(conn, report_id)
+    assert codes_stored(conn) == codes_wanted(expected(corpus, conn))
+    assert codes_stored(conn)[report_id][1] == {""}  # no act any more: "not recorded"
     gone = next(r.id for r in corpus.reports.values() if r.fingerprint)
     reports.delete(conn, cfg, [gone, report_id])
     del corpus.reports[gone], corpus.reports[report_id]
@@ -169,6 +193,8 @@ def test_a_body_of_odd_shape_is_counted_by_the_rules_and_never_fails_a_write(
     assert ("act", "", "odd", 1, 3, "", "", "", "new", None) in rows  # "fine" is no list
     assert ("right", "expression", "odd", 1, 3, "", "", "", "new", None) in rows
     assert ("victim_role", "", "odd", 0, 2, "", "", "", "new", None) in rows
+    assert codes_stored(conn)["odd"] == (frozenset({"expression"}), frozenset({""}),
+                                         frozenset({"police"}), frozenset({"lawyer"}))
 
 
 def test_the_migration_builds_the_facts_of_an_older_store(tmp_path: Path,
@@ -199,8 +225,36 @@ def test_the_migration_builds_the_facts_of_an_older_store(tmp_path: Path,
     for report_id, body in written.items():
         want |= facts_of(report_id, body, statuses[report_id], None)
     assert stored(conn) == want
+    assert codes_stored(conn) == codes_wanted(want)
     assert {r[8] for r in stored(conn, next(iter(written)))} == {"rejected"}
     assert stats.count(conn, ["region"]).total == len(written) - 1
+
+
+def test_the_migration_gives_the_facts_of_a_store_their_codes(
+        corpus: Corpus, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store made before migration 7 (its facts without the code columns) gets them
+    for every report, and its later writes keep them."""
+    store = corpus.coordinator
+    conn = store.connect()
+    before = stats.count(conn, ["perpetrator", "act"], stats.Scope(include_rejected=True,
+                                                                   include_unconfirmed=True))
+    # as migration 6 left it: no code columns, the triggers of migration 4
+    for column in migrations.FACT_CODE_COLUMNS.values():
+        conn.execute(f"ALTER TABLE report_facts DROP COLUMN {column}")
+    conn.executescript("DROP TRIGGER report_facts_new; DROP TRIGGER report_facts_changed;"
+                       + migrations.MIGRATIONS[3].split("CREATE INDEX report_facts_report")[1]
+                       .split(";", 1)[1].split("CREATE TRIGGER report_facts_triage")[0])
+    conn.execute("PRAGMA user_version = 6")
+    conn.commit()
+    conn.close()
+    store.lock()
+    store.unlock(PASSPHRASE)
+    conn = store.connect()
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(migrations.MIGRATIONS)
+    assert codes_stored(conn) == codes_wanted(expected(corpus, conn))
+    after = stats.count(conn, ["perpetrator", "act"], stats.Scope(include_rejected=True,
+                                                                  include_unconfirmed=True))
+    assert after.rows == before.rows and after.total == before.total
 
 
 def test_a_filtered_count_leaves_no_transaction_and_no_table(corpus: Corpus) -> None:
@@ -208,7 +262,10 @@ def test_a_filtered_count_leaves_no_transaction_and_no_table(corpus: Corpus) -> 
 
     conn = corpus.coordinator.connect()
     chosen = review_filters.from_dict({"act": ["fine"]}, role="coordinator", conn=conn)
-    result = stats.count(conn, ["region", "act"], stats.Scope(filters=chosen))
+    # everything the filter chose, held apart or not (which reports are rejected depends
+    # on their random ids: the kept ones alone could be none)
+    result = stats.count(conn, ["region", "act"], stats.Scope(
+        filters=chosen, include_unconfirmed=True, include_rejected=True))
     assert result.total > 0
     assert not conn.in_transaction
     assert conn.execute("SELECT count(*) FROM temp.sqlite_master").fetchone()[0] == 0

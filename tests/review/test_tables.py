@@ -340,3 +340,59 @@ def test_xlsx_temporary_files_stay_in_the_target_folder(corpus: Corpus, tmp_path
     assert run(corpus, "table", "--format", "xlsx", "--out", str(out)).exit_code == 0
     assert folders and set(folders) == {str(out.parent)}
     assert sorted(p.name for p in out.parent.iterdir()) == ["t.xlsx"]
+
+
+ODD_BODY = {
+    # shapes no check lets in today, as a store written before the checks can hold them
+    "title": ["not", "text"], "description": 7, "occurred_on": True, "region": None,
+    "place": {"x": 1}, "rights": "expression", "acts": ["fine", 3, None, ""],
+    "sources": [["witness"]], "sensitivity": False, "may_publish": True,
+    "legal": [{"code": True, "article": 274}, "art. 1", {"code": ["x"]}],
+    "perpetrators": ["police", {"kind": 3, "name": {"n": 1}}, {"kind": "police", "name": "Сержант"}],
+    "victims": ["someone", {"name": "Айгүл Серікқызы", "role": None, "may_name": "yes"},
+                {"name": 5, "role": "journalist", "may_name": True}],
+    "withhold_names": "no",
+}
+
+
+def test_a_body_of_odd_shape_never_stops_a_table(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stored body in shapes no import lets in any more still gives one row in every
+    format (nothing raised, no file left half-written), and consent fails closed: a
+    ``may_name`` that is not ``true`` withholds the name, a ``withhold_names`` that is not
+    false withholds every name."""
+    from app.config import Config
+    from app.records import reports
+    from app.store import store as store_module
+    from app.store.store import Store
+    from crypto import keywrap
+
+    monkeypatch.setattr(store_module, "KDF_PROFILE", keywrap.TEST_PROFILE)
+    store = Store(Config(data_dir=tmp_path / "coord", default_locale="en"))
+    store.create(PASSPHRASE, "coordinator")
+    conn = store.connect()
+    conn.execute("INSERT INTO reports(id, revision, created_at, updated_at, title, body,"
+                 " content_sha256) VALUES ('odd', 1, 'now', 'now', 'x', ?, 'h')",
+                 (json.dumps(ODD_BODY),))
+    reports.refresh_head(conn, "odd")
+    conn.commit()
+    conn.close()
+    store.lock()
+    data = str(store.config.data_dir)
+    for fmt in ("csv", "xlsx", "json", "uwazi"):
+        out = tmp_path / f"odd.{fmt}"
+        result = CliRunner().invoke(main, ["table", "--data", data, "--format", fmt, "--out",
+                                           str(out)], input=PASSPHRASE + "\n",
+                                    catch_exceptions=False)
+        assert result.exit_code == 0, (fmt, result.output)
+        assert out.is_file()
+        assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    _block, _header, rows = read_csv(tmp_path / "odd.csv")
+    (row,) = rows
+    assert row["id"] == "odd" and row["title"] == "" and row["region_code"] == ""
+    assert row["acts_code"] == "fine" and row["rights_code"] == ""
+    assert "Айгүл" not in row["victims"] and "name withheld" in row["victims"]
+    assert "Сержант" not in row["perpetrators"]
+    assert "274" in row["legal"]
+    lines = (tmp_path / "odd.json").read_text(encoding="utf-8").splitlines()
+    assert json.loads(lines[-1])["id"] == "odd"
