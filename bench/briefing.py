@@ -320,7 +320,7 @@ def worker(fmt: str, root: Path, out: Path) -> None:
     conn = store.connect()
     options = tables.TableOptions(scope=Scope(include_unconfirmed=True, include_rejected=True),
                                   publication=False)
-    count = tables.write_table(conn, out, fmt, options)
+    count = tables.write_table(conn, out, fmt, options, connect=store.connect)  # as the CLI
     print(json.dumps({"rows": count}), file=sys.stderr)
 
 

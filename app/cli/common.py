@@ -27,6 +27,7 @@ _USER_ERRORS = (
     ("crypto.errors", "CryptoError"),
     ("app.tor.onion", "OnionError"),
     ("app.config", "ConfigError"),
+    ("app.review.tables", "TableError"),
 )
 
 

@@ -139,7 +139,7 @@ def register(main: click.Group, command: Any, open_store: Any) -> None:
             scope, given = _scope(conn, options, include_unconfirmed, include_rejected)
             chosen = tables.TableOptions(scope=scope, publication=not all_reports,
                                          filter_text=given)
-            count = tables.write_table(conn, out, fmt, chosen)
+            count = tables.write_table(conn, out, fmt, chosen, connect=store.connect)
         finally:
             conn.close()
             store.lock()

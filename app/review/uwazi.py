@@ -15,9 +15,8 @@ The consent rule, the publication filter and the scope are those of app/review/t
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable, Iterator
 from typing import Any, TextIO
-
-import sqlcipher3
 
 from app.review import tables
 
@@ -99,17 +98,24 @@ def uwazi_row(meta: dict[str, Any], body: dict[str, Any],
     }
 
 
-def write_csv(conn: sqlcipher3.Connection, fh: TextIO, options: tables.TableOptions,
+def row_maker() -> Callable[[dict[str, Any], dict[str, Any]], dict[str, str]]:
+    """``uwazi_row`` with labels looked up once for the whole file."""
+    label = _Labels()
+
+    def make(meta: dict[str, Any], body: dict[str, Any]) -> dict[str, str]:
+        return uwazi_row(meta, body, label)
+    return make
+
+
+def write_csv(cells: Iterator[dict[str, str]], fh: TextIO, options: tables.TableOptions,
               left: dict[str, int]) -> int:
-    """The Uwazi CSV, streamed; ``left`` (what was held apart) is not written: Uwazi reads
-    the first line as column names."""
-    del left
+    """The Uwazi CSV of ``cells`` (``uwazi_row``s), streamed; ``left`` (what was held
+    apart) is not written: Uwazi reads the first line as column names."""
+    del left, options
     writer = csv.writer(fh)
     writer.writerow([name for name, _type in COLUMNS])
     count = 0
-    label = _Labels()
-    for meta, body in tables.rows(conn, options):
-        row = uwazi_row(meta, body, label)
+    for row in cells:
         writer.writerow([tables.neutralise(row[name]) for name, _type in COLUMNS])
         count += 1
     return count

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import zipfile
 from pathlib import Path
@@ -396,3 +397,85 @@ def test_a_body_of_odd_shape_never_stops_a_table(tmp_path: Path,
     assert "274" in row["legal"]
     lines = (tmp_path / "odd.json").read_text(encoding="utf-8").splitlines()
     assert json.loads(lines[-1])["id"] == "odd"
+
+
+def _rows_of(path: Path) -> list[dict[str, str]]:
+    return read_csv(path)[2]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "uwazi", "xlsx"])
+def test_rows_made_in_a_child_are_the_rows_made_here(corpus: Corpus, tmp_path: Path,
+                                                     fmt: str) -> None:
+    """The command line shapes the rows in a forked child (tables.cells_from_child):
+    every format holds exactly what the one-process path writes."""
+    from app.review import tables
+
+    store = corpus.coordinator
+    store.unlock(PASSPHRASE)
+    conn = store.connect()
+    try:
+        options = tables.TableOptions(scope=stats.Scope(include_unconfirmed=True),
+                                      publication=False)
+        here, there = tmp_path / f"here.{fmt}", tmp_path / f"there.{fmt}"
+        assert tables.write_table(conn, here, fmt, options) == tables.write_table(
+            conn, there, fmt, options, connect=store.connect) > 10
+    finally:
+        conn.close()
+        store.lock()
+    if fmt == "csv":
+        assert _rows_of(here) == _rows_of(there)
+    elif fmt == "xlsx":
+        def sheet(path: Path) -> bytes:
+            with zipfile.ZipFile(path) as book:
+                xml = book.read("xl/worksheets/sheet1.xml")
+            return re.sub(rb"\d{4}-\d\d-\d\dT[\d:.]+\+00:00", b"", xml)  # "made at"
+        assert sheet(here) == sheet(there)
+    else:
+        body = 1 if fmt == "json" else 0  # the json file's first line says when it was made
+        assert (here.read_text(encoding="utf-8").splitlines()[body:]
+                == there.read_text(encoding="utf-8").splitlines()[body:])
+
+
+def test_a_child_that_fails_leaves_no_file_and_no_process(corpus: Corpus, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    from app.review import tables
+
+    store = corpus.coordinator
+    store.unlock(PASSPHRASE)
+    conn = store.connect()
+
+    def broken() -> Any:
+        raise RuntimeError("no connection in the child")
+
+    forked: list[int] = []
+    fork = os.fork
+
+    def recorded() -> int:
+        pid = fork()
+        if pid:
+            forked.append(pid)
+        return pid
+    monkeypatch.setattr(os, "fork", recorded)
+    out = tmp_path / "t.csv"
+    try:
+        with pytest.raises(tables.TableError):
+            tables.write_table(conn, out, "csv", tables.TableOptions(), connect=broken)
+        assert list(tmp_path.iterdir()) == []
+
+        # the writer fails half-way: the child (blocked on a full pipe) is ended
+        def fail_after(cells: Any, *args: Any) -> int:
+            next(cells)
+            raise OSError(28, "No space left on device")
+        monkeypatch.setattr(tables, "_write_csv", fail_after)
+        with pytest.raises(OSError, match="No space"):
+            tables.write_table(conn, out, "csv", tables.TableOptions(publication=False),
+                               connect=store.connect)
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        conn.close()
+        store.lock()
+    assert len(forked) == 2
+    for pid in forked:  # each child was waited for: none left behind, not even a zombie
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
