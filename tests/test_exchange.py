@@ -417,6 +417,41 @@ def test_served_in_inbox_mode_the_idle_lock_applies_and_the_form_stays_open(
     assert list((f1 / "inbox-drop").iterdir()) == []
 
 
+def test_the_unlock_page_says_how_many_reports_arrived_while_locked(
+        world: dict[str, Path]) -> None:
+    """After "Lock now" in inbox mode, what came through the public form is counted on
+    the page the unlock leads to (once: the next unlock, with nothing new, says nothing)."""
+    from app.exchange import inbox
+
+    f1 = world["f1"]
+    store = Store(Config(data_dir=f1))
+    store.unlock(PASSPHRASE)
+    conn = store.connect()
+    inbox.set_enabled(conn, True)
+    conn.close()
+    operator = create_operator_app(store.config, store, {"KUAGER_SERVING_PUBLIC": True})
+    public = create_public_app(store.config, store, {"TESTING": True}).test_client()
+    public.get("/")
+    store.lock()
+    assert _post_public(public, "Первое, пока заперто", []) == 303
+    assert _post_public(public, "Второе, пока заперто", []) == 303
+    desk = operator.test_client()
+
+    def unlock() -> str:
+        desk.get("/unlock?lang=en")
+        answer = desk.post("/unlock", data={"csrf_token": csrf_token(desk, "/unlock"),
+                                            "passphrase": PASSPHRASE})
+        assert answer.status_code == 303
+        return desk.get(answer.headers["Location"], follow_redirects=True).get_data(as_text=True)
+
+    page = unlock()
+    assert ("2 reports came through the public form while Kuager was locked: sealed for "
+            "the coordinators, they wait on the Export page.") in page
+    assert store.is_unlocked
+    store.lock()
+    assert "came through the public form" not in unlock()
+
+
 def test_without_inbox_mode_the_public_form_closes_with_the_store(
         world: dict[str, Path]) -> None:
     store = Store(Config(data_dir=world["f1"]))

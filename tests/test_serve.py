@@ -139,3 +139,23 @@ def test_a_busy_port_is_one_error_line_and_nothing_keeps_running(
     assert out == ""  # no URL of a server that is not serving
     assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err
     assert BUSY[lang] in err and str(taken) in err and option in err
+
+
+def test_the_terminal_says_when_the_public_form_keeps_the_store_unlocked(
+        tmp_path: Path) -> None:
+    """Started with the passphrase on standard input and the public form open (not in
+    inbox mode), the store never locks itself: the terminal says so, as every operator
+    page does; with the operator site alone it does not."""
+    data = tmp_path / "f"
+    assert kuager("init", "--role", "field", data=data).returncode == 0
+    warning = "automatic lock is off while the public form is open"
+    with Server(data, "--public-port", "0") as server:
+        server.read_urls(2)
+        server.stop()
+        assert server.proc.stderr is not None
+        assert warning in server.proc.stderr.read()
+    with Server(data) as server:
+        server.read_urls(1)
+        server.stop()
+        assert server.proc.stderr is not None
+        assert warning not in server.proc.stderr.read()

@@ -187,6 +187,7 @@ def _serve(store: Store, listeners: list[Listener], *, onion: bool, tor_config: 
             service, address = _start_onion(store, listeners[1].port, tor_config)
             operator.app.config["KUAGER_ONION_ADDRESS"] = address
             urls.append(f"http://{address}/")
+        _warn_idle_lock_off(store, operator, len(listeners) > 1)  # before the addresses
         for url in urls:
             _echo_url(url)
         if onion:
@@ -210,6 +211,21 @@ def _serve(store: Store, listeners: list[Listener], *, onion: bool, tor_config: 
     if tor_died:
         raise UserError(_("tor stopped, so the onion service is gone; Kuager stopped too "
                           "(see %(log)s)", log=store.config.tor_dir / "notice.log"))
+
+
+def _warn_idle_lock_off(store: Store, operator: Listener, public: bool) -> None:
+    """Say it on the terminal too when the store stays unlocked for the public form (the
+    operator pages say it: operator.html): with the passphrase on standard input nobody
+    may open those pages."""
+    from app.web.auth import idle_lock_applies
+
+    if public and store.is_unlocked and not idle_lock_applies(operator.app):
+        _warn(_("automatic lock is off while the public form is open: the store does not "
+                "lock itself after %(minutes)s minutes without use, because submissions "
+                "need it unlocked. Stop Kuager (Ctrl+C) or press “Lock now” when you leave "
+                "the laptop. In inbox mode (Export page) the store locks itself as usual "
+                "and the public form stays open.",
+                minutes=store.config.idle_lock_minutes))
 
 
 def _open_browser(url: str) -> PrivateBrowser:

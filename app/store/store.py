@@ -125,7 +125,10 @@ class Store:
         self.before_lock_listeners: list[Callable[[], None]] = []
         #: Called after every unlock with the passphrase (sealed drops taken in). A failing
         #: listener never undoes the unlock: what it did not do waits for the next one.
-        self.unlock_listeners: list[Callable[[], None]] = []
+        self.unlock_listeners: list[Callable[[], object]] = []
+        #: What the listeners of the last unlock returned (those that returned something):
+        #: ``("inbox", n)`` from the public form's, for the unlock page to say.
+        self.unlock_results: list[object] = []
 
     # -- state -----------------------------------------------------------------------
 
@@ -168,9 +171,13 @@ class Store:
         key = self._attempt(passphrase)
         self._set_key(key, self.role or "")
         self._apply_retention()
+        results = []
         for listener in list(self.unlock_listeners):
             with contextlib.suppress(Exception):
-                listener()
+                result = listener()
+                if result is not None:
+                    results.append(result)
+        self.unlock_results = results
 
     def check_passphrase(self, passphrase: str) -> bytes:
         """Confirm the passphrase without changing the store's state; returns the raw key.

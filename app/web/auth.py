@@ -26,7 +26,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 
 from app.exchange import inbox
@@ -221,10 +221,27 @@ def unlock() -> ResponseReturnValue:
             form.passphrase.errors.append(_("The store cannot be opened: it may be damaged."))
         else:
             _admit_this_session(store)
+            _say_what_arrived(store)
             return redirect(_safe_next(request.args.get("next")), 303)
         if not store.exists():  # erased after too many wrong passphrases (lockout)
             return redirect(url_for("auth.setup"), 303)
     return render_template("unlock.html", form=form, remaining=store.remaining_attempts())
+
+
+def _say_what_arrived(store: Store) -> None:
+    """After an unlock: how many public submissions arrived while the store was locked
+    (sealed on arrival, now in the inbox)."""
+    from app.web.public import TAKEN_AT_UNLOCK
+
+    taken = sum(result[1] for result in store.unlock_results
+                if isinstance(result, tuple) and result[0] == TAKEN_AT_UNLOCK)
+    if taken:
+        flash(ngettext("%(num)d report came through the public form while Kuager was "
+                       "locked: sealed for the coordinators, it waits on the Export page.",
+                       "%(num)d reports came through the public form while Kuager was "
+                       "locked: sealed for the coordinators, they wait on the Export page.",
+                       taken), "info")
+    store.unlock_results = []
 
 
 @bp.route("/lock", methods=["POST"])

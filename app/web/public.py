@@ -183,6 +183,11 @@ def new_receipt() -> str:
 _LOCKED_INBOX = "kuager.locked_inbox"
 
 
+#: What the unlock listener returns, with the number of submissions it took in: the unlock
+#: page says how many arrived while the store was locked (auth.unlock).
+TAKEN_AT_UNLOCK = "inbox"
+
+
 def init_locked_inbox(app: Flask, store: Store) -> None:
     """In inbox mode the form stays open while the store is locked: just before a lock,
     the recipients' public keys (and the form's kind) are kept; submissions are then sealed
@@ -200,11 +205,11 @@ def init_locked_inbox(app: Flask, store: Store) -> None:
         finally:
             conn.close()
 
-    def take() -> None:
+    def take() -> tuple[str, int]:
         app.extensions[_LOCKED_INBOX] = None
         conn = store.connect()
         try:
-            inbox.ingest_drops(conn, cfg)
+            return TAKEN_AT_UNLOCK, inbox.ingest_drops(conn, cfg)
         finally:
             conn.close()
 
