@@ -58,8 +58,9 @@ def _bench(out: Path, reports: int, kib: int, repeat: int) -> dict:
 
 def _bench_table(rows: list[dict]) -> list[str]:
     lines = ["| workload | bundles | MB | kuager export s | age -r s | ratio (goal ≤ 3×) "
-             "| kuager import s | age -d s | ratio (goal ≤ 5×) | peak MiB export / import |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| kuager import s | age -d s | ratio (goal ≤ 5×) | kuager open s | import / open "
+             "(goal ≤ 3×) | store floor s (× open) | peak MiB export / import |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         s = r["steps"]
         work = f"{r['reports']:,} reports" + (f" + {r['attachment_kib']} KiB attachment each"
@@ -69,6 +70,8 @@ def _bench_table(rows: list[dict]) -> list[str]:
             f"| {s['kuager export']['seconds']:.3f} | {s['age -r']['seconds']:.3f} "
             f"| {r['ratios']['export']:.1f}× | {s['kuager import']['seconds']:.3f} "
             f"| {s['age -d']['seconds']:.3f} | {r['ratios']['import']:.1f}× "
+            f"| {s['kuager open']['seconds']:.3f} | {r['import_over_open']:.1f}× "
+            f"| {s['store floor']['seconds']:.3f} ({r['floor_over_open']:.1f}×) "
             f"| {s['kuager export']['peak']:.0f} / {s['kuager import']['peak']:.0f} |")
     return lines
 
