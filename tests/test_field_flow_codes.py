@@ -103,3 +103,18 @@ def test_form_and_filters_render_the_reading_order(client: FlaskClient, app: Fla
     # The list's filters are multiple choices (any of these values): no "All" entry.
     assert _options(listing, "region") == regions
     assert _options(listing, "act") == acts
+
+
+def test_the_kept_reading_order_is_each_languages_own(app: Flask) -> None:
+    """The order a request keeps (codes._ORDERED) is the one made afresh, for each
+    language, whichever language asked first and however often they alternate."""
+    codes._ORDERED.clear()
+    seen = {}
+    for lang in ("kk", "ru", "en", "kk", "en", "ru"):
+        with app.test_request_context(f"/?lang={lang}"):
+            kept = codes.reading_order(codes.REGIONS)
+            assert kept == codes._reading_order(codes.REGIONS, None)
+            assert codes.reading_order(codes.REGIONS) is not kept  # a copy each time
+        seen.setdefault(lang, kept)
+        assert seen[lang] == kept
+    assert len({tuple(order) for order in seen.values()}) == 3

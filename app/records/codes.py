@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from flask import has_request_context
+from flask_babel import get_locale, get_translations
 from flask_babel import lazy_gettext as _l
 
 from app.i18n import sort_key
@@ -180,14 +182,35 @@ _SORTED: list[CodeList] = [REGIONS, RIGHTS, ACTS, VICTIM_ROLES, PERPETRATORS, LE
 _GENERIC = re.compile(r"^(область|город)\s+", re.IGNORECASE)
 
 
+#: ``reading_order`` of the sorted lists, per list, catalog and language: every form
+#: page and every submission (WTForms checks a choice against the list) asked for them,
+#: and translating and collating the labels each time was a third of a submission's time.
+_ORDERED: dict[tuple[int, object, str], list[tuple[str, str]]] = {}
+_ORDERED_MAX = 256
+
+
 def reading_order(code_list: CodeList, locale: str | None = None) -> list[tuple[str, str]]:
     """``(code, label)`` pairs as a reader scans them: by label in the reader's alphabet
     (Kazakh order for kk, Cyrillic then Latin for ru, Latin first for en), with
     :data:`_PINNED_FIRST` on top and :data:`_PINNED_LAST` at the bottom. A list not in
-    :data:`_SORTED` keeps its order."""
+    :data:`_SORTED` keeps its order. Within a request, a sorted list is ordered once per
+    catalog and language (the labels of a language never change while Kuager runs)."""
+    index = next((n for n, known in enumerate(_SORTED) if code_list is known), None)
+    if index is None:
+        return [(code, str(text)) for code, text in code_list]
+    if not has_request_context():
+        return _reading_order(code_list, locale)
+    key = (index, get_translations(), locale or str(get_locale()))
+    ordered = _ORDERED.get(key)
+    if ordered is None:
+        if len(_ORDERED) >= _ORDERED_MAX:  # a catalog object per request would grow it
+            _ORDERED.clear()
+        ordered = _ORDERED[key] = _reading_order(code_list, locale)
+    return list(ordered)
+
+
+def _reading_order(code_list: CodeList, locale: str | None) -> list[tuple[str, str]]:
     pairs = [(code, str(text)) for code, text in code_list]
-    if not any(code_list is known for known in _SORTED):
-        return pairs
     first = [p for code in _PINNED_FIRST for p in pairs if p[0] == code]
     last = [p for code in _PINNED_LAST for p in pairs if p[0] == code]
     pinned = {p[0] for p in first + last}
