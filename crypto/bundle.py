@@ -18,7 +18,7 @@ from typing import Any, BinaryIO, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from crypto import _x25519
+from crypto import _padding, _x25519
 from crypto._chunkio import ExactReader
 from crypto._header import FILE_KEY_SIZE, Stanza
 from crypto._manifest import (
@@ -86,11 +86,7 @@ def padme(length: int) -> int:
     The result is at most 12 % larger than ``length`` (much less for large sizes), and
     never below ``MIN_PADDED``.
     """
-    length = max(length, MIN_PADDED)
-    exponent = length.bit_length() - 1
-    size_bits = exponent.bit_length()
-    mask = (1 << (exponent - size_bits)) - 1
-    return (length + mask) & ~mask
+    return _padding.padme(length, MIN_PADDED)
 
 
 def seal_bundle(  # noqa: PLR0917  (positional order is the published API)

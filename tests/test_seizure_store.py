@@ -683,3 +683,32 @@ def test_a_file_system_without_permissions_is_accepted(
     monkeypatch.setattr(store_module.os, "fstat", real_fstat)
     with pytest.raises(StoreError, match=r"chmod 700 "):  # ext4 again: the refusal is back
         store.unlock(PASSPHRASE)
+
+
+def test_attachment_files_on_disk_are_padded_to_size_buckets(field_store: Store) -> None:
+    """Review finding F2: an attachment's file in files/ (stored, cleaned or an adopted
+    upload spool) has the size of its Padmé bucket, not its own: two documents a few
+    hundred bytes apart, or a photo known from elsewhere, cannot be told apart or matched
+    by size on a seized disk."""
+    from app.records import attachments
+    from app.store.spool import EncryptedSpool
+    from crypto._padding import padme
+    from crypto.blob import MIN_PADDED
+
+    cfg = field_store.config
+    written = [attachments.write_encrypted(cfg, [os.urandom(n)]) for n in (300_000, 300_500)]
+    sizes = {(cfg.files_dir / f.file_name).stat().st_size for f in written}
+    for n in (300_100, 300_900):  # an upload, moved into files/ as it was spooled
+        spool = EncryptedSpool(cfg.spool_dir)
+        spool.write(os.urandom(n))
+        name = f"adopted{n}"
+        key = spool.adopt(cfg.files_dir / name)
+        sizes.add((cfg.files_dir / name).stat().st_size)
+        assert b"".join(attachments.read_chunks(cfg, name, key)).__len__() == n
+    assert len(sizes) == 1
+    (size,) = sizes
+    assert size == padme(size, MIN_PADDED) and size < 300_000 * 1.12
+    small = attachments.write_encrypted(cfg, [b"one line of notes"])
+    assert (cfg.files_dir / small.file_name).stat().st_size == MIN_PADDED
+    assert b"".join(attachments.read_chunks(cfg, small.file_name, small.key)) == (
+        b"one line of notes")
