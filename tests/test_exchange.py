@@ -297,15 +297,23 @@ def test_training_and_real_never_mix(world: dict[str, Path]) -> None:
     assert snapshot(world["c1"]) == before
 
 
-def test_inbox_mode_seals_public_submissions(world: dict[str, Path]) -> None:
-    f1 = world["f1"]
-    store = Store(Config(data_dir=f1))
-    store.unlock(PASSPHRASE)
-    conn = store.connect()
+def _in_inbox_mode(world: dict[str, Path]) -> Store:
+    """The first field store, unlocked, in inbox mode."""
     from app.exchange import inbox
 
+    store = Store(Config(data_dir=world["f1"]))
+    store.unlock(PASSPHRASE)
+    conn = store.connect()
     inbox.set_enabled(conn, True)
     conn.close()
+    return store
+
+
+def test_inbox_mode_seals_public_submissions(world: dict[str, Path]) -> None:
+    from app.exchange import inbox
+
+    f1 = world["f1"]
+    store = _in_inbox_mode(world)
     client = create_public_app(store.config, store, {"TESTING": True}).test_client()
     form = report_form(
         title="Сообщение через onion", attachments=[(io.BytesIO(_jpeg_with_gps()), "улика.jpg")]
@@ -343,11 +351,7 @@ def test_a_locked_store_in_inbox_mode_keeps_the_public_form_open(
     from app.exchange import inbox
 
     f1 = world["f1"]
-    store = Store(Config(data_dir=f1))
-    store.unlock(PASSPHRASE)
-    conn = store.connect()
-    inbox.set_enabled(conn, True)
-    conn.close()
+    store = _in_inbox_mode(world)
     client = create_public_app(store.config, store, {"TESTING": True}).test_client()
     client.get("/")  # the visitor's session and CSRF token come before the lock
     store.lock()
@@ -421,14 +425,7 @@ def test_the_unlock_page_says_how_many_reports_arrived_while_locked(
         world: dict[str, Path]) -> None:
     """After "Lock now" in inbox mode, what came through the public form is counted on
     the page the unlock leads to (once: the next unlock, with nothing new, says nothing)."""
-    from app.exchange import inbox
-
-    f1 = world["f1"]
-    store = Store(Config(data_dir=f1))
-    store.unlock(PASSPHRASE)
-    conn = store.connect()
-    inbox.set_enabled(conn, True)
-    conn.close()
+    store = _in_inbox_mode(world)
     operator = create_operator_app(store.config, store, {"KUAGER_SERVING_PUBLIC": True})
     public = create_public_app(store.config, store, {"TESTING": True}).test_client()
     public.get("/")
