@@ -24,7 +24,7 @@ import sqlcipher3
 from markupsafe import Markup
 
 from app.review import filters as review_filters
-from app.review import query
+from app.review import labels, query
 from app.store import fulltext
 
 PAGE_SIZE = 50
@@ -221,6 +221,8 @@ def _snippet(body: str, mark: query.Highlighter) -> Markup | None:
         return None
     if not isinstance(document, dict):
         return None
-    _title, rest = fulltext.document_parts(document)
+    # A provision's code in the reader's words, never the code itself ("administrative").
+    _title, rest = fulltext.document_parts(
+        document, legal_label=lambda code: labels.code_label("legal", code))
     snippet = mark(rest, max_len=200)
     return snippet if "<mark>" in snippet else None

@@ -30,7 +30,7 @@ report by them, and no snippet can show them. A change to what is indexed or to
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import sqlcipher3
@@ -83,10 +83,13 @@ def _rows(body: dict[str, Any], group: str) -> list[dict[str, Any]]:
     return [row for row in rows if isinstance(row, dict)] if isinstance(rows, list) else []
 
 
-def document_parts(body: dict[str, Any], attachment_names: Iterable[str] = ()) -> tuple[str, str]:
+def document_parts(body: dict[str, Any], attachment_names: Iterable[str] = (), *,
+                   legal_label: Callable[[str], str] | None = None) -> tuple[str, str]:
     """``(title, everything else)`` of a report, as indexed. Never ``contact``; codes
     (region, rights, acts, perpetrator kinds, sensitivity) are not words of the report
-    and are filtered on separately."""
+    and are filtered on separately. A legal provision's code is indexed as stored (old
+    reports hold free text there, such as "КоАП РК"); ``legal_label`` gives the words a
+    snippet shows instead (the code list's label in the reader's language)."""
     parts: list[str] = []
     for name in ("description", "place", "abroad_country"):
         parts.extend(_strings(body.get(name)))
@@ -96,7 +99,11 @@ def document_parts(body: dict[str, Any], attachment_names: Iterable[str] = ()) -
     for row in _rows(body, "perpetrators"):
         parts.extend(_strings(row.get("name")))
     for row in _rows(body, "legal"):
-        parts.extend(_strings(row.get("code")))
+        code = row.get("code")
+        if legal_label is not None and isinstance(code, str) and code.strip():
+            parts.append(legal_label(code.strip()))
+        else:
+            parts.extend(_strings(code))
         parts.extend(_strings(row.get("article")))
     parts.extend(_strings(body.get("sources")))
     parts.extend(_strings(body.get("links")))

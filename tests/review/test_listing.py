@@ -10,6 +10,7 @@ filters (hypothesis), and paged through to the last row.
 
 from __future__ import annotations
 
+import json
 import hashlib
 import random
 from collections.abc import Iterator
@@ -239,3 +240,24 @@ def test_the_page_shows_snippets_only_when_searching(conn: sqlcipher3.Connection
     one = query.Highlighter("акимата")
     assert [one(row["title"]) for row in found.rows] == [
         query.highlight(row["title"], "акимата") for row in found.rows]
+
+
+def test_a_snippet_names_a_legal_code_in_the_readers_words(tmp_path: Path) -> None:
+    """A Russian search that matches a provision's code (folded, "административ" ~
+    "administrative") shows the code list's label on the Russian page, never the code."""
+    from app.config import Config
+    from app.web.factory import create_operator_app
+
+    cfg = Config(data_dir=tmp_path / "none")
+    app = create_operator_app(cfg, Store(cfg), {"TESTING": True})
+    body = json.dumps({"title": "Штраф", "description": "Оштрафовали активиста.",
+                       "legal": [{"code": "administrative", "article": "488"}]})
+    with app.test_request_context("/?lang=ru"):
+        snippet = listing._snippet(body, query.Highlighter("административ"))
+    assert snippet is not None and "administrative" not in snippet
+    assert "<mark>административных</mark>" in snippet and "488" in snippet
+    with app.test_request_context("/?lang=kk"):  # the Kazakh label has no such word
+        assert listing._snippet(body, query.Highlighter("административ")) is None
+    free = json.dumps({"title": "x", "legal": [{"code": "КоАП РК", "article": "488"}]})
+    with app.test_request_context("/?lang=en"):  # free text is shown as written
+        assert "<mark>КоАП</mark>" in str(listing._snippet(free, query.Highlighter("КоАП")))
