@@ -10,8 +10,8 @@ filters (hypothesis), and paged through to the last row.
 
 from __future__ import annotations
 
-import json
 import hashlib
+import json
 import random
 from collections.abc import Iterator
 from pathlib import Path
