@@ -447,6 +447,12 @@ def test_the_unlock_page_says_how_many_reports_arrived_while_locked(
     assert store.is_unlocked
     store.lock()
     assert "came through the public form" not in unlock()
+    # taken in by an unlock elsewhere (the command line): not said to a later session
+    store.lock()
+    assert _post_public(public, "Третье, пока заперто", []) == 303
+    assert store.unlock(PASSPHRASE) == [("inbox", 1)]
+    store.lock()
+    assert "came through the public form" not in unlock()
 
 
 def test_without_inbox_mode_the_public_form_closes_with_the_store(

@@ -276,9 +276,14 @@ def test_another_device_cannot_revise_a_report(coordinator, tmp_path: Path) -> N
                                              | {"victims": [{"name": "x", "consent": "yes"}]}}},
     lambda d: d | {"report": d["report"] | {"body": d["report"]["body"]
                                              | {"perpetrators": [{"kind": 5}]}}},
+    # The statistics join codes with U+001E and U+001F: a role holding one broke counts.
+    lambda d: d | {"report": d["report"] | {"body": d["report"]["body"]
+                                             | {"victims": [{"name": "x", "role": "a\x1eb"}]}}},
+    lambda d: d | {"report": d["report"] | {"body": d["report"]["body"]
+                                             | {"perpetrators": [{"kind": "p\x1fq"}]}}},
 ], ids=["not-json", "list", "no-report", "body-string", "id-list", "id-path", "date-int",
         "title-dict", "unknown-field", "attachment-name-int", "custody-null", "legal-code-bool",
-        "consent-string", "perpetrator-int"])
+        "consent-string", "perpetrator-int", "role-control", "kind-control"])
 def test_malformed_documents_are_refused_cleanly(coordinator, tmp_path: Path, mutate) -> None:  # type: ignore[no-untyped-def]
     data, recipient = coordinator
     mutated = mutate(_document_dict())

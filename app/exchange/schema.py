@@ -67,11 +67,27 @@ def _list(value: Any, what: str) -> list[Any]:
     return value
 
 
+#: The fields of a row that hold a code.
+_ROW_CODES = ("role", "kind", "code")
 #: How each field of a body is checked (``_check_body``): looked up once per field.
 _KIND = {**dict.fromkeys(_TEXT_FIELDS | {"receipt"}, "text"),
          **dict.fromkeys(("rights", "acts", "sources"), "codes"),
          **dict.fromkeys(("victims", "perpetrators", "legal"), "rows"),
          **dict.fromkeys(("may_publish", "withhold_names"), "flag")}
+
+
+def _check_row(row: Any, name: str) -> None:
+    # Consent flags are booleans; every other field of a row is text (tables, statistics
+    # and the briefing read it as text).
+    if not isinstance(row, dict) or not all(
+            v is None or isinstance(v, bool if k in _ROW_FLAGS else str)
+            for k, v in row.items()):
+        raise _bad(name)
+    # A row's code (a role, a perpetrator's kind, a law) is one line: the statistics join
+    # codes with control characters.
+    for key in _ROW_CODES:
+        if isinstance(row.get(key), str) and _CONTROL.search(row[key]):
+            raise _bad(name)
 
 
 def _check_body(body: Any) -> None:
@@ -87,12 +103,7 @@ def _check_body(body: Any) -> None:
                 _text(code, name, 100, single_line=True)
         elif kind == "rows":
             for row in _list(value, name):
-                # Consent flags are booleans; every other field of a row is text (tables,
-                # statistics and the briefing read it as text).
-                if not isinstance(row, dict) or not all(
-                        v is None or isinstance(v, bool if k in _ROW_FLAGS else str)
-                        for k, v in row.items()):
-                    raise _bad(name)
+                _check_row(row, name)
         elif kind == "flag":
             if not isinstance(value, bool):
                 raise _bad(name)

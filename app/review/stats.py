@@ -336,7 +336,9 @@ def _count_two_lists(conn: sqlcipher3.Connection, multi: list[str], scope: Scope
     lists = Counter(row[0] for row in conn.execute(sql, [_REPORT_ROW]))
     pairs: Counter[tuple[str, str]] = Counter()
     for text, n in lists.items():
-        one, other = text.split(_PAIR)
+        # A code never holds U+001E (imports refuse it); a store written before that
+        # check is split at the last one, never refused.
+        one, other = text.rsplit(_PAIR, 1)
         for a in one.split(_SEP):
             for b in other.split(_SEP):
                 pairs[(a, b)] += n

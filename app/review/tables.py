@@ -38,7 +38,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import pickle
 import re
 import signal
 import sys
@@ -123,18 +122,50 @@ def tidy(body: Any) -> dict[str, Any]:
         out[key] = _text(get(key))
     for key in _CODES:
         out[key] = _codes(get(key))
+    odd: list[str] = []  # words of people's entries that had to be dropped or changed
     for key, fields in _GROUPS.items():
         rows = get(key)
+        if rows is not None and rows.__class__ is not list:
+            if key == "victims":
+                odd.extend(_strings_in(rows))
+            rows = ()
         shaped = []
-        for row in rows if rows.__class__ is list else ():
-            if isinstance(row, dict):
-                item = {f: _text(row.get(f)) for f in fields}
+        for row in rows or ():
+            if not isinstance(row, dict):
                 if key == "victims":
-                    item["may_name"] = row.get("may_name") is True
-                shaped.append(item)
+                    odd.extend(_strings_in(row))
+                continue
+            item = {f: _text(row.get(f)) for f in fields}
+            if key == "victims":
+                item["may_name"] = row.get("may_name") is True
+                name = row.get("name")
+                if name is not None and name.__class__ is not str:
+                    odd.extend(_strings_in(name))
+            shaped.append(item)
         out[key] = shaped
     out["withhold_names"] = get("withhold_names") not in (None, False, 0, "")
+    if odd:
+        # Who these people are and what they allowed cannot be read: no name at all, and
+        # every word of those entries withheld where the report's text repeats it.
+        out["withhold_names"] = True
+        out[_ODD_NAMES] = odd
     return out
+
+
+#: Where ``tidy`` leaves the words of people's entries of odd shape, for ``report_row``
+#: to withhold.
+_ODD_NAMES = "_withheld_words"
+
+
+def _strings_in(value: Any, depth: int = 0) -> list[str]:
+    """Every string inside ``value`` (lists, objects' values), for withholding."""
+    if isinstance(value, str):
+        return [value] if value.strip() else []
+    if depth > 8:
+        return []
+    items = value.values() if isinstance(value, dict) else value if isinstance(
+        value, list) else ()
+    return [text for item in items for text in _strings_in(item, depth + 1)]
 
 
 def may_name(person: dict[str, Any], body: dict[str, Any]) -> bool:
@@ -237,6 +268,7 @@ def report_row(meta: dict[str, Any], body: dict[str, Any],
     named = {(v.get("name") or "").strip() for v in victims if may_name(v, body)}
     withheld = [n for n in ((v.get("name") or "").strip() for v in victims
                             if not may_name(v, body)) if n and n not in named]
+    withheld += [n.strip() for n in body.get(_ODD_NAMES, ())]
     people = []
     for person in victims:
         name = (person.get("name") or "").strip()
@@ -435,49 +467,75 @@ def cells_from_child(connect: Callable[[], sqlcipher3.Connection], options: Tabl
     file's writer takes about as long as reading and shaping the rows). The child holds
     what this process holds (it is a copy of it) and exits when the rows are sent or the
     reader goes away; nothing of it touches the disk. Memory stays bounded: the pipe
-    holds a few batches, and the child waits while it is full."""
+    holds a few batches, and the child waits while it is full.
+
+    The rows travel as JSON lines (a batch of rows, then ``null`` at the end), checked
+    here to be rows of text: never pickles, since any process of the same user can write
+    into a pipe through /proc, and a pickle runs code when it is read."""
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns
-        code = 1
-        try:
-            os.close(read_end)
-            with os.fdopen(write_end, "wb") as pipe:
-                conn = connect()
-                batch: list[dict[str, str]] = []
-                for meta, body in rows(conn, options):
-                    batch.append(make(meta, body))
-                    if len(batch) == _BATCH:
-                        pickle.dump(batch, pipe, protocol=pickle.HIGHEST_PROTOCOL)
-                        batch = []
-                pickle.dump(batch, pipe, protocol=pickle.HIGHEST_PROTOCOL)
-                pickle.dump(None, pipe)  # the end: a child that died never writes it
-            code = 0
-        except BaseException:
-            code = 1
-        finally:
-            os._exit(code)
+        os.close(read_end)
+        _send_rows(write_end, connect, options, make)
     os.close(write_end)
     finished = False
+    failed = TableError(gettext("the reports could not be read for the table"))
     try:
         with os.fdopen(read_end, "rb") as pipe:
-            while True:
-                try:
-                    # Our own child's bytes, through a pipe only the two of us hold.
-                    batch = pickle.load(pipe)  # noqa: S301
-                except EOFError:
-                    raise TableError(gettext("the reports could not be read for the "
-                                             "table")) from None
+            for line in pipe:
+                batch = _batch(line)
                 if batch is None:
                     finished = True
                     break
                 yield from batch
+            if not finished:
+                raise failed
+    except ValueError:
+        raise failed from None
     finally:
         if not finished:
             os.kill(pid, signal.SIGKILL)
         _pid, status = os.waitpid(pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
-        raise TableError(gettext("the reports could not be read for the table"))
+        raise failed
+
+
+def _send_rows(write_end: int, connect: Callable[[], sqlcipher3.Connection],
+               options: TableOptions,
+               make: Callable[[dict[str, Any], dict[str, Any]], dict[str, str]]) -> None:
+    """The child's side of ``cells_from_child``: every row, in batches, then ``null``;
+    exits (0 when every row was sent), never returns."""
+    code = 1
+    try:
+        with os.fdopen(write_end, "wb") as pipe:
+            conn = connect()
+            batch: list[dict[str, str]] = []
+            for meta, body in rows(conn, options):
+                batch.append(make(meta, body))
+                if len(batch) == _BATCH:
+                    pipe.write(json.dumps(batch, ensure_ascii=False).encode() + b"\n")
+                    batch = []
+            pipe.write(json.dumps(batch, ensure_ascii=False).encode() + b"\n")
+            pipe.write(b"null\n")  # the end: a child that died never writes it
+        code = 0
+    finally:  # whatever went wrong, the parent reports it
+        os._exit(code)
+
+
+def _batch(line: bytes) -> list[dict[str, str]] | None:
+    """One line from the child: a batch of rows of text, or ``None`` (the end);
+    ValueError for anything else."""
+    try:
+        batch = json.loads(line)
+    except ValueError:  # not JSON, or not UTF-8
+        raise ValueError("not a batch of rows") from None
+    if batch is None:
+        return None
+    if batch.__class__ is not list or not all(
+            row.__class__ is dict and all(v.__class__ is str for v in row.values())
+            for row in batch):
+        raise ValueError("not a batch of rows")
+    return batch  # type: ignore[no-any-return]
 
 
 def _write_csv(cells: Cells, fh: TextIO, options: TableOptions,

@@ -125,10 +125,9 @@ class Store:
         self.before_lock_listeners: list[Callable[[], None]] = []
         #: Called after every unlock with the passphrase (sealed drops taken in). A failing
         #: listener never undoes the unlock: what it did not do waits for the next one.
-        self.unlock_listeners: list[Callable[[], object]] = []
-        #: What the listeners of the last unlock returned (those that returned something):
+        #: Called after each unlock; what they return (when not None) ``unlock`` returns:
         #: ``("inbox", n)`` from the public form's, for the unlock page to say.
-        self.unlock_results: list[object] = []
+        self.unlock_listeners: list[Callable[[], object]] = []
 
     # -- state -----------------------------------------------------------------------
 
@@ -162,8 +161,9 @@ class Store:
         self.training = training
         self._set_key(key, role)
 
-    def unlock(self, passphrase: str) -> None:
+    def unlock(self, passphrase: str) -> list[object]:
         """Unwrap the key; a wrong passphrase raises ``BadPassphrase`` and is never logged.
+        Returns what the unlock listeners returned (for this caller only).
 
         The duress passphrase unlocks too, the same way, after replacing the store with an
         empty one (``_attempt``); the caller cannot tell the difference.
@@ -177,7 +177,7 @@ class Store:
                 result = listener()
                 if result is not None:
                     results.append(result)
-        self.unlock_results = results
+        return results
 
     def check_passphrase(self, passphrase: str) -> bytes:
         """Confirm the passphrase without changing the store's state; returns the raw key.

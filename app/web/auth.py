@@ -202,11 +202,12 @@ def unlock() -> ResponseReturnValue:
         return redirect(url_for("auth.setup"))
     form = PassphraseForm()
     if form.validate_on_submit():
+        arrived: list[object] = []
         try:
             if store.is_unlocked:  # unlocked already: this browser proves it knows the passphrase
                 store.check_passphrase(form.passphrase.data)
             else:
-                store.unlock(form.passphrase.data)
+                arrived = store.unlock(form.passphrase.data)
         except BadPassphrase:
             wait = store.seconds_until_next_attempt()
             form.passphrase.errors.append(
@@ -221,19 +222,19 @@ def unlock() -> ResponseReturnValue:
             form.passphrase.errors.append(_("The store cannot be opened: it may be damaged."))
         else:
             _admit_this_session(store)
-            _say_what_arrived(store)
+            _say_what_arrived(arrived)
             return redirect(_safe_next(request.args.get("next")), 303)
         if not store.exists():  # erased after too many wrong passphrases (lockout)
             return redirect(url_for("auth.setup"), 303)
     return render_template("unlock.html", form=form, remaining=store.remaining_attempts())
 
 
-def _say_what_arrived(store: Store) -> None:
-    """After an unlock: how many public submissions arrived while the store was locked
-    (sealed on arrival, now in the inbox)."""
+def _say_what_arrived(results: list[object]) -> None:
+    """After this request's unlock (``results``: what ``Store.unlock`` returned): how many
+    public submissions arrived while the store was locked (sealed, waiting for export)."""
     from app.web.public import TAKEN_AT_UNLOCK
 
-    taken = sum(result[1] for result in store.unlock_results
+    taken = sum(result[1] for result in results
                 if isinstance(result, tuple) and result[0] == TAKEN_AT_UNLOCK)
     if taken:
         flash(ngettext("%(num)d report came through the public form while Kuager was "
@@ -241,7 +242,6 @@ def _say_what_arrived(store: Store) -> None:
                        "%(num)d reports came through the public form while Kuager was "
                        "locked: sealed for the coordinators, they wait on the Export page.",
                        taken), "info")
-    store.unlock_results = []
 
 
 @bp.route("/lock", methods=["POST"])

@@ -479,3 +479,42 @@ def test_a_child_that_fails_leaves_no_file_and_no_process(corpus: Corpus, tmp_pa
     for pid in forked:  # each child was waited for: none left behind, not even a zombie
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
+
+
+@pytest.mark.parametrize(("field", "victims"), [
+    ("description", ["Айгүл Серікқызы"]),                                   # a bare string
+    ("description", [{"name": ["Айгүл Серікқызы"], "may_name": False}]),    # a list as name
+    ("title", [{"name": {"kk": "Айгүл Серікқызы"}, "may_name": True}]),     # a dict as name
+    ("place", {"name": "Айгүл Серікқызы", "may_name": True}),              # not a list
+], ids=["string", "name-list", "name-dict", "victims-dict"])
+def test_people_of_odd_shape_are_withheld_everywhere(field: str, victims: Any) -> None:
+    """People's entries in shapes no import lets in any more: their consent cannot be
+    read, so no name is shown and their words are withheld wherever the report repeats
+    them, in every format's row (review, after the F3 backstop)."""
+    from app.review import tables
+
+    meta = {"id": "r", "status": "new", "device": "", "received": "", "tags": []}
+    body = {"title": "", "description": "", "place": "", "withhold_names": False,
+            "victims": victims, "perpetrators": [{"kind": "police", "name": "Сержант"}]}
+    body[field] = "Айгүл Серікқызы ұсталды"
+    row = tables.report_row(meta, body)
+    shaped = uwazi.uwazi_row(meta, tables.tidy(body))
+    for cells in (row, shaped):
+        assert not [k for k, v in cells.items() if "Серікқызы" in v], cells
+    assert "name withheld" in row[field] and "Сержант" not in row["perpetrators"]
+
+
+def test_the_child_s_lines_are_rows_of_text_or_refused() -> None:
+    """What comes through the pipe is read as JSON rows of text: anything else (a pickle
+    another process of the same user wrote into the pipe, a number where text belongs)
+    is refused, never run."""
+    import pickle
+
+    from app.review import tables
+
+    assert tables._batch(b'[{"id": "r", "title": "x"}]\n') == [{"id": "r", "title": "x"}]
+    assert tables._batch(b"null\n") is None
+    for line in (pickle.dumps([{"id": "r"}]), b'{"id": "r"}\n', b'[{"id": 5}]\n',
+                 b'[["r"]]\n', b"[{\"id\": \"r\"}"):
+        with pytest.raises(ValueError, match="not a batch of rows"):
+            tables._batch(line)
