@@ -418,12 +418,15 @@ def write_table(conn: sqlcipher3.Connection, out: Path, fmt: str, options: Table
         from app.review import uwazi
 
         make: Callable[[dict[str, Any], dict[str, Any]], dict[str, str]] = uwazi.row_maker()
+        columns = tuple(name for name, _type in uwazi.COLUMNS)
     else:
+        columns = COLUMNS
         label = Labels()
 
         def make(meta: dict[str, Any], body: dict[str, Any]) -> dict[str, str]:
             return report_row(meta, body, label)
-    cells = (cells_from_child(connect, options, make) if connect is not None and _CAN_FORK
+    cells = (cells_from_child(connect, options, make, columns)
+             if connect is not None and _CAN_FORK
              else (make(meta, body) for meta, body in rows(conn, options)))
     tmp = _exclusive_target(out)
     try:
@@ -461,7 +464,8 @@ class TableError(RuntimeError):
 
 
 def cells_from_child(connect: Callable[[], sqlcipher3.Connection], options: TableOptions,
-                     make: Callable[[dict[str, Any], dict[str, Any]], dict[str, str]]) -> Cells:
+                     make: Callable[[dict[str, Any], dict[str, Any]], dict[str, str]],
+                     columns: tuple[str, ...]) -> Cells:
     """The table's rows, read from the store and shaped (``make``) by a forked child on
     its own connection, in order, through a pipe: the two processes work at once (the
     file's writer takes about as long as reading and shaping the rows). The child holds
@@ -469,25 +473,27 @@ def cells_from_child(connect: Callable[[], sqlcipher3.Connection], options: Tabl
     reader goes away; nothing of it touches the disk. Memory stays bounded: the pipe
     holds a few batches, and the child waits while it is full.
 
-    The rows travel as JSON lines (a batch of rows, then ``null`` at the end), checked
-    here to be rows of text: never pickles, since any process of the same user can write
-    into a pipe through /proc, and a pickle runs code when it is read."""
+    The rows travel as JSON lines (a batch of rows, each the list of its ``columns``'
+    cells, then ``null`` at the end), checked here to be rows of text: never pickles,
+    since any process of the same user can write into a pipe through /proc, and a pickle
+    runs code when it is read."""
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns
         os.close(read_end)
-        _send_rows(write_end, connect, options, make)
+        _send_rows(write_end, connect, options, make, columns)
     os.close(write_end)
     finished = False
     failed = TableError(gettext("the reports could not be read for the table"))
     try:
         with os.fdopen(read_end, "rb") as pipe:
             for line in pipe:
-                batch = _batch(line)
+                batch = _batch(line, len(columns))
                 if batch is None:
                     finished = True
                     break
-                yield from batch
+                for cells in batch:
+                    yield dict(zip(columns, cells, strict=True))
             if not finished:
                 raise failed
     except ValueError:
@@ -502,16 +508,18 @@ def cells_from_child(connect: Callable[[], sqlcipher3.Connection], options: Tabl
 
 def _send_rows(write_end: int, connect: Callable[[], sqlcipher3.Connection],
                options: TableOptions,
-               make: Callable[[dict[str, Any], dict[str, Any]], dict[str, str]]) -> None:
+               make: Callable[[dict[str, Any], dict[str, Any]], dict[str, str]],
+               columns: tuple[str, ...]) -> None:
     """The child's side of ``cells_from_child``: every row, in batches, then ``null``;
     exits (0 when every row was sent), never returns."""
     code = 1
     try:
         with os.fdopen(write_end, "wb") as pipe:
             conn = connect()
-            batch: list[dict[str, str]] = []
+            batch: list[list[str]] = []
             for meta, body in rows(conn, options):
-                batch.append(make(meta, body))
+                row = make(meta, body)
+                batch.append([row[name] for name in columns])
                 if len(batch) == _BATCH:
                     pipe.write(json.dumps(batch, ensure_ascii=False).encode() + b"\n")
                     batch = []
@@ -522,9 +530,9 @@ def _send_rows(write_end: int, connect: Callable[[], sqlcipher3.Connection],
         os._exit(code)
 
 
-def _batch(line: bytes) -> list[dict[str, str]] | None:
-    """One line from the child: a batch of rows of text, or ``None`` (the end);
-    ValueError for anything else."""
+def _batch(line: bytes, width: int) -> list[list[str]] | None:
+    """One line from the child: a batch of rows of ``width`` texts, or ``None`` (the
+    end); ValueError for anything else."""
     try:
         batch = json.loads(line)
     except ValueError:  # not JSON, or not UTF-8
@@ -532,7 +540,7 @@ def _batch(line: bytes) -> list[dict[str, str]] | None:
     if batch is None:
         return None
     if batch.__class__ is not list or not all(
-            row.__class__ is dict and all(v.__class__ is str for v in row.values())
+            row.__class__ is list and len(row) == width and all(v.__class__ is str for v in row)
             for row in batch):
         raise ValueError("not a batch of rows")
     return batch  # type: ignore[no-any-return]

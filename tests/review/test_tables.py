@@ -512,9 +512,9 @@ def test_the_child_s_lines_are_rows_of_text_or_refused() -> None:
 
     from app.review import tables
 
-    assert tables._batch(b'[{"id": "r", "title": "x"}]\n') == [{"id": "r", "title": "x"}]
-    assert tables._batch(b"null\n") is None
-    for line in (pickle.dumps([{"id": "r"}]), b'{"id": "r"}\n', b'[{"id": 5}]\n',
-                 b'[["r"]]\n', b"[{\"id\": \"r\"}"):
+    assert tables._batch(b'[["r", "x"], ["s", ""]]\n', 2) == [["r", "x"], ["s", ""]]
+    assert tables._batch(b"null\n", 2) is None
+    for line in (pickle.dumps([["r", "x"]]), b'{"id": "r"}\n', b'[["r", 5]]\n',
+                 b'[["r"]]\n', b'[{"id": "r", "title": "x"}]\n', b'[["r", "x"]'):
         with pytest.raises(ValueError, match="not a batch of rows"):
-            tables._batch(line)
+            tables._batch(line, 2)
