@@ -325,8 +325,8 @@ def _count_two_lists(conn: sqlcipher3.Connection, multi: list[str], scope: Scope
                      chosen: bool) -> Iterator[tuple[dict[str, Any], int]]:
     """Reports by two multi-valued fields: one pass over the reports' ``region`` rows,
     which carry the codes each report counts under for every such field (migration 7);
-    the reports with the same two code lists are counted by SQLite, and each such group
-    adds its count under every pair of their codes here."""
+    the reports with the same two code lists are counted once, and each such group adds
+    its count under every pair of their codes."""
     first, second = (f"a.{migrations.FACT_CODE_COLUMNS[name]}" for name in multi)
     clauses = ["a.field = ?", *_held_apart(scope), _chosen_sql(chosen)]
     # Fixed fragments (the column names of migration 7, the held-apart rules). Counted

@@ -57,7 +57,8 @@ __all__ = ["FORMATS", "TableError", "TableFileExists", "TableOptions", "describe
            "tidy", "write_table"]
 
 FORMATS = ("csv", "xlsx", "json", "uwazi")
-_DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
+#: First characters that make spreadsheet software read a cell as a formula.
+_DANGEROUS_START = frozenset(("=", "+", "-", "@", "\t", "\r"))
 SEP = "; "
 
 
@@ -357,7 +358,7 @@ def rows(conn: sqlcipher3.Connection, options: TableOptions) -> Iterator[tuple[d
 
 def neutralise(cell: str) -> str:
     """A cell spreadsheet software will show as text, never evaluate as a formula."""
-    return "'" + cell if cell.startswith(_DANGEROUS_START) else cell
+    return "'" + cell if cell[:1] in _DANGEROUS_START else cell
 
 
 def describe(options: TableOptions, left_out: dict[str, int] | None = None) -> list[str]:
@@ -414,11 +415,13 @@ def write_table(conn: sqlcipher3.Connection, out: Path, fmt: str, options: Table
     if fmt not in FORMATS:
         raise ValueError(fmt)
     left = stats.count(conn, ["status"], options.scope).left_out
+    writer: WriterFn = _write_json if fmt == "json" else _write_csv  # xlsx: _write_xlsx
     if fmt == "uwazi":
         from app.review import uwazi
 
         make: Callable[[dict[str, Any], dict[str, Any]], dict[str, str]] = uwazi.row_maker()
         columns = tuple(name for name, _type in uwazi.COLUMNS)
+        writer = uwazi.write_csv
     else:
         columns = COLUMNS
         label = Labels()
@@ -435,11 +438,6 @@ def write_table(conn: sqlcipher3.Connection, out: Path, fmt: str, options: Table
         else:
             with open(tmp, "x", encoding="utf-8-sig" if fmt == "csv" else "utf-8",
                       newline="") as fh:
-                writer = {"csv": _write_csv, "json": _write_json}.get(fmt)
-                if writer is None:
-                    from app.review import uwazi
-
-                    writer = uwazi.write_csv
                 count = writer(cells, fh, options, left)
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -555,10 +553,9 @@ def _write_csv(cells: Cells, fh: TextIO, options: TableOptions,
     names = headers()
     writer.writerow([names[c] for c in COLUMNS])
     count = 0
-    danger = frozenset(_DANGEROUS_START)
     for row in cells:
         # neutralise(), inlined: 28 cells a row, 100,000 rows
-        writer.writerow([("'" + cell) if cell[:1] in danger else cell
+        writer.writerow([("'" + cell) if cell[:1] in _DANGEROUS_START else cell
                          for cell in map(row.__getitem__, COLUMNS)])
         count += 1
     return count

@@ -131,17 +131,23 @@ def attachment_names(conn: sqlcipher3.Connection, report_id: str) -> list[str]:
         "SELECT name FROM attachments WHERE report_id = ? ORDER BY added_at, id", (report_id,))]
 
 
+def _rows_for(conn: sqlcipher3.Connection, sql: str,
+              report_ids: list[str]) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``sql`` (a fixed query with ``{marks}`` in ``report_id IN ({marks})``)
+    for ``report_ids``, ``BATCH`` ids a query (SQLite's limit on bound values)."""
+    for start in range(0, len(report_ids), BATCH):
+        chunk = report_ids[start : start + BATCH]
+        yield from conn.execute(sql.format(marks=", ".join("?" * len(chunk))), chunk)
+
+
 def attachment_names_of(conn: sqlcipher3.Connection,
                         report_ids: list[str]) -> dict[str, list[str]]:
     """``attachment_names`` of many reports (only those with attachments are keys)."""
     names: dict[str, list[str]] = {}
-    for start in range(0, len(report_ids), BATCH):
-        chunk = report_ids[start : start + BATCH]
-        marks = ", ".join("?" * len(chunk))
-        for report_id, name in conn.execute(
-            f"SELECT report_id, name FROM attachments WHERE report_id IN ({marks})"  # noqa: S608
-            " ORDER BY report_id, added_at, id", chunk):
-            names.setdefault(report_id, []).append(name)
+    for report_id, name in _rows_for(
+            conn, "SELECT report_id, name FROM attachments WHERE report_id IN ({marks})"
+            " ORDER BY report_id, added_at, id", report_ids):
+        names.setdefault(report_id, []).append(name)
     return names
 
 
@@ -175,14 +181,8 @@ def write(
 
 
 def _rowids(conn: sqlcipher3.Connection, report_ids: list[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for start in range(0, len(report_ids), BATCH):
-        chunk = report_ids[start : start + BATCH]
-        marks = ", ".join("?" * len(chunk))
-        found.update(conn.execute(
-            f"SELECT report_id, rowid FROM report_search_ids WHERE report_id IN ({marks})",  # noqa: S608
-            chunk).fetchall())
-    return found
+    return dict(_rows_for(conn, "SELECT report_id, rowid FROM report_search_ids"
+                                " WHERE report_id IN ({marks})", report_ids))
 
 
 def write_many(conn: sqlcipher3.Connection, documents: dict[str, dict[str, Any]]) -> None:

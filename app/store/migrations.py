@@ -437,19 +437,20 @@ FACT_CODE_COLUMNS = {"right": "right_codes", "act": "act_codes",
                      "perpetrator": "perpetrator_codes", "victim_role": "victim_role_codes"}
 
 
-def _facts_codes_update(report_id: str) -> str:
-    """``UPDATE`` of the region row(s) of ``report_id`` (an SQL expression: ``NEW.report_id``
-    in a trigger, ``a.report_id`` for every row)."""
+def _facts_codes_update(*, trigger: bool) -> str:
+    """``UPDATE`` of the code columns: of the written report's region row in a content
+    trigger, else of every report's."""
+    report_id = "NEW.report_id" if trigger else "a.report_id"
     sets = ", ".join(
         f"{column} = coalesce((SELECT group_concat(f.value, char(31)) FROM report_facts f"  # noqa: S608
         f" WHERE f.report_id = {report_id} AND f.field = '{name}' AND f.counted = 1), '')"
         for name, column in FACT_CODE_COLUMNS.items())
-    # In a trigger the whole primary key (field, value, report) of the one row: with only
-    # the field and the report SQLite scanned every report's region row.
-    target = ("field = 'region' AND value = coalesce(NEW.region, '') AND report_id = "
-              "NEW.report_id") if report_id.startswith("NEW") else "a.field = 'region'"
-    alias = "" if report_id.startswith("NEW") else " AS a"
-    return f"UPDATE report_facts{alias} SET {sets} WHERE {target};"  # noqa: S608 - fixed
+    if trigger:
+        # The whole primary key (field, value, report) of the one row: with only the field
+        # and the report SQLite scanned every report's region row.
+        return (f"UPDATE report_facts SET {sets} WHERE field = 'region'"  # noqa: S608 - fixed
+                " AND value = coalesce(NEW.region, '') AND report_id = NEW.report_id;")
+    return f"UPDATE report_facts AS a SET {sets} WHERE a.field = 'region';"  # noqa: S608
 
 
 _V7_FACT_CODES = "\n".join([
@@ -458,13 +459,13 @@ _V7_FACT_CODES = "\n".join([
     "DROP TRIGGER report_facts_new;",
     "DROP TRIGGER report_facts_changed;",
     f"CREATE TRIGGER report_facts_new AFTER INSERT ON report_heads BEGIN\n{_FACTS_INSERT}\n"
-    f"{_facts_codes_update('NEW.report_id')}\nEND;",
+    f"{_facts_codes_update(trigger=True)}\nEND;",
     "CREATE TRIGGER report_facts_changed\nAFTER UPDATE OF revision, occurred_on,"
     " occurred_start, region, device ON report_heads BEGIN\n"
     "DELETE FROM report_facts WHERE report_id = OLD.report_id;\n"
-    f"{_FACTS_INSERT}\n{_facts_codes_update('NEW.report_id')}\nEND;",
+    f"{_FACTS_INSERT}\n{_facts_codes_update(trigger=True)}\nEND;",
     "PRAGMA cache_size = -65536;",
-    _facts_codes_update("a.report_id"),
+    _facts_codes_update(trigger=False),
 ])
 
 Migration = str | Callable[[sqlcipher3.Connection], None]

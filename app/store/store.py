@@ -125,8 +125,8 @@ class Store:
         self.before_lock_listeners: list[Callable[[], None]] = []
         #: Called after every unlock with the passphrase (sealed drops taken in). A failing
         #: listener never undoes the unlock: what it did not do waits for the next one.
-        #: Called after each unlock; what they return (when not None) ``unlock`` returns:
-        #: ``("inbox", n)`` from the public form's, for the unlock page to say.
+        #: What they return (when not None) ``unlock`` returns to its caller: ``("inbox",
+        #: n)`` from the public form's, for the unlock page to say.
         self.unlock_listeners: list[Callable[[], object]] = []
 
     # -- state -----------------------------------------------------------------------
