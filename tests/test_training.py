@@ -20,7 +20,7 @@ from tests.conftest import PASSPHRASE
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: Public figures of Kazakhstan named in the domain material (shared/DOMAIN.md names
+#: Public figures of Kazakhstan named in the domain material (tests/data/DOMAIN.md names
 #: Жыланбаев) and in the public monitoring reports it paraphrases: politicians,
 #: journalists, activists, lawyers. Generated people must never carry one of these names,
 #: and none of these surnames. Kept by hand; add a name when the domain material adds one.
@@ -75,13 +75,10 @@ def _surname_stem(name: str) -> str:
 
 
 def _domain_material() -> list[Path]:
-    """The project's documents, and shared/DOMAIN.md where this checkout sits beside it."""
-    found = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-    for parent in (ROOT.parent, ROOT.parent.parent):
-        if (parent / "shared" / "DOMAIN.md").is_file():
-            found.append(parent / "shared" / "DOMAIN.md")
-            break
-    return found
+    """The project's documents and the domain brief they were written from (a copy in
+    tests/data, so that a fresh clone checks against the same names)."""
+    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")),
+            ROOT / "tests" / "data" / "DOMAIN.md"]
 
 
 def named_pairs() -> set[str]:
