@@ -6,6 +6,7 @@ temporary files, the printed URLs.
 
 from __future__ import annotations
 
+import contextlib
 import http.cookiejar
 import os
 import re
@@ -91,6 +92,22 @@ class Server:
         for stream in (self.proc.stdout, self.proc.stderr):
             if stream:
                 stream.close()
+
+
+def kill_serve(proc: subprocess.Popen[str]) -> int:
+    """SIGKILL ``kuager serve`` as a crash would: the serving process first (the one that
+    holds the store open, app/cli/serving.py), then the first process; its return code."""
+    if proc.poll() is None:
+        try:
+            children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        except OSError:
+            children = []
+        for pid in children:
+            with contextlib.suppress(OSError):
+                os.kill(int(pid), signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            proc.send_signal(signal.SIGKILL)
+    return proc.wait(timeout=30)
 
 
 class Browser:

@@ -35,7 +35,7 @@ from app.config import Config
 from app.store import sweep
 from app.store.store import Store
 from tests.conftest import PASSPHRASE
-from tests.live import Browser, Server, child_env, report_fields
+from tests.live import Browser, Server, child_env, kill_serve, report_fields
 from tests.test_exchange import init, run
 
 SEED = int(os.environ.get("KUAGER_CRASH_SEED") or random.SystemRandom().randrange(1 << 30))
@@ -87,6 +87,8 @@ def _kill(proc: subprocess.Popen[str]) -> None:
     proc.wait(timeout=30)
 
 
+
+
 def submit_round(world: World, fault: str | None) -> dict[str, object]:
     env = child_env(KUAGER_FAULT_POINT=fault) if fault else child_env()
     sizes = [world.rng.randrange(1, 200_000) for _ in range(40)]
@@ -120,7 +122,7 @@ def submit_round(world: World, fault: str | None) -> dict[str, object]:
             time.sleep(world.rng.uniform(0.3, 2.0))
         else:
             poster.join(timeout=60)
-        _kill(server.proc)
+        kill_serve(server.proc)  # the serving process, which holds the store, first
         poster.join(timeout=60)
         returncode = server.proc.returncode
     return {"op": "submit", "fault": fault, "acknowledged": len(acked), "rc": returncode}

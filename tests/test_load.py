@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import statistics
 import threading
 import time
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import Browser, Server, child_env, kuager, report_fields
+from tests.live import Browser, Server, child_env, kill_serve, kuager, report_fields
 
 CLIENTS = 50
 REPORTS_EACH = 4
@@ -109,8 +108,7 @@ def test_a_report_acknowledged_just_before_sigkill_is_in_the_store(tmp_path: Pat
             title = f"acknowledged-then-killed-{round_}"
             assert _submit(browser, title) == 303
             acknowledged.append(title)
-            os.kill(server.proc.pid, signal.SIGKILL)  # no clean shutdown, no checkpoint
-            server.proc.wait(timeout=20)
+            kill_serve(server.proc)  # no clean shutdown, no checkpoint
     stored = _titles_in_store(data)
     assert sorted(stored) == sorted(acknowledged)
     assert not [name for name in os.listdir(data / "spool") if re.fullmatch(r"[0-9a-f]{32}",

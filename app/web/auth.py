@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import sqlcipher3
@@ -58,6 +59,8 @@ def _host_allowed() -> bool:
 def _gate() -> ResponseReturnValue | None:
     if not _host_allowed():
         abort(400)
+    if current_app.extensions.get("kuager.retiring", bool)() and request.endpoint != "static":
+        return _restarting()
     store = get_store()
     check_idle(current_app)
     if request.endpoint in OPEN_ENDPOINTS:
@@ -68,6 +71,16 @@ def _gate() -> ResponseReturnValue | None:
         return redirect(url_for("auth.unlock", next=request.full_path))
     current_app.extensions["kuager.last_activity"] = time.monotonic()
     return None
+
+
+def _restarting() -> ResponseReturnValue:
+    """A request that reached the serving process after its lock, in the moment before it
+    stops taking connections: it must not unlock (it is ending), so the browser is told to
+    ask again, which reaches the next one (app/cli/serving.py). The flash messages stay in
+    the session for that next page."""
+    return current_app.response_class(
+        render_template("restarting.html"), status=503,
+        headers={"Refresh": "1", "Retry-After": "1"})
 
 
 def session_admitted(store: Store) -> bool:
@@ -137,13 +150,17 @@ def check_idle(app: Flask, now: float | None = None) -> bool:
     return False
 
 
-def start_idle_watch(app: Flask, interval: float = 15.0) -> threading.Event:
-    """Check for idleness in the background too: keys must not wait for the next request."""
+def start_idle_watch(app: Flask, interval: float = 15.0,
+                     after: Callable[[], None] | None = None) -> threading.Event:
+    """Check for idleness in the background too: keys must not wait for the next request.
+    ``after``: called after each check (the serving process ends once locked)."""
     stop = threading.Event()
 
     def watch() -> None:
         while not stop.wait(interval):
             check_idle(app)
+            if after is not None:
+                after()
 
     threading.Thread(target=watch, name="kuager-idle-lock", daemon=True).start()
     return stop
@@ -249,8 +266,15 @@ def lock() -> ResponseReturnValue:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     get_store().lock()
-    # Say only what is true (finding 2): the key is gone, other copies may not be.
-    flash(_("Locked. The store's key has been erased from memory. Copies of report text or "
-            "of the passphrase may remain in this program's memory until you close Kuager."),
-          "info")
+    flash(locked_message(), "info")
     return redirect(url_for("auth.unlock"), 303)
+
+
+def locked_message() -> str:
+    """What "Lock now" did, and only that (finding 2)."""
+    if current_app.config.get("KUAGER_ENDS_ON_LOCK", False):
+        return _("Locked. The program that held the store's key and the reports you opened "
+                 "has ended, and the computer has freed its memory; a new one shows this "
+                 "page and knows nothing until you unlock.")
+    return _("Locked. The store's key has been erased from memory. Copies of report text or "
+             "of the passphrase may remain in this program's memory until you close Kuager.")

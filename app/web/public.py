@@ -218,6 +218,16 @@ def init_locked_inbox(app: Flask, store: Store) -> None:
     store.unlock_listeners.append(take)
 
 
+def keep_locked_inbox(app: Flask, kept: inbox.LockedInbox | None) -> None:
+    """What an earlier serving process kept at its lock (app/cli/serving.py): this one
+    starts locked and keeps the form open with it until the next unlock."""
+    app.extensions[_LOCKED_INBOX] = kept
+
+
+def locked_inbox_of(app: Flask) -> inbox.LockedInbox | None:
+    return app.extensions.get(_LOCKED_INBOX)
+
+
 @bp.route("/", methods=["GET", "POST"])
 def submit() -> ResponseReturnValue:
     store = get_store()

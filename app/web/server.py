@@ -13,6 +13,13 @@ keep up a minimum average rate (``PUBLIC_GRACE_SECONDS`` to start, then at least
 ``PUBLIC_MIN_BYTES_PER_SECOND``), and no read may wait more than ``PUBLIC_SOCKET_TIMEOUT``.
 A client that falls behind gets 408 and its connection is closed. Idle keep-alive
 connections hold no thread (cheroot waits for them with a selector).
+
+The listening sockets are made by ``listen`` in ``kuager serve``'s first process, which
+never unlocks the store, and served by a ``Listener`` in the process that does
+(app/cli/serving.py): when that process ends on lock, the sockets stay open and the next
+one serves them. Once a serving process has locked (``Listener.retire``), every response
+it still sends closes its connection, so no browser keeps talking to a process that is
+ending.
 """
 
 from __future__ import annotations
@@ -78,7 +85,20 @@ class _PacedReader(StreamReader):
         self.bytes_read = 0
 
 
-class _PacedRequest(cheroot_server.HTTPRequest):
+class _Request(cheroot_server.HTTPRequest):
+    def send_headers(self) -> None:
+        # A process that has locked is ending: the browser's next request must reach the
+        # process that serves after it, on a new connection.
+        if getattr(self.server, "kuager_retiring", False):
+            self.close_connection = True
+        super().send_headers()
+
+
+class _Connection(cheroot_server.HTTPConnection):
+    RequestHandlerClass = _Request
+
+
+class _PacedRequest(_Request):
     def send_headers(self) -> None:
         # The socket timed out: what is left of the body can no longer be read (cheroot
         # would try, to keep the connection alive, and log a traceback).
@@ -118,26 +138,65 @@ class PacedConnection(cheroot_server.HTTPConnection):
         self.socket.settimeout(min(float(self.server.timeout), allowed))
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` made as cheroot makes its own (SO_REUSEADDR off
+    Windows, TCP_NODELAY, not inherited by programs started later); raises ``OSError``."""
+    error: OSError | None = None
+    for family, kind, proto, _name, address in socket.getaddrinfo(
+            host, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE):
+        sock = wsgi.Server.prepare_socket(address, family, kind, proto, True, None)
+        try:
+            sock.bind(address)
+            sock.listen(LISTEN_BACKLOG)
+        except OSError as exc:
+            sock.close()
+            error = exc
+            continue
+        return sock
+    raise error or OSError(f"no address for {host}")
+
+
+class _Server(wsgi.Server):
+    """cheroot's server over a socket made beforehand (``listen``), when it is given one."""
+
+    inherited: socket.socket | None = None
+    kuager_retiring = False
+
+    def bind(self, family: int, type: int, proto: int = 0) -> socket.socket:
+        if self.inherited is None:
+            return super().bind(family, type, proto)
+        self.socket = self.inherited
+        self.bind_addr = self.resolve_real_bind_addr(self.socket)
+        return self.socket
+
+
+#: Seconds a serving process that has locked still gives the requests it is answering
+#: (a public submission arriving over Tor) before it ends; the operator's are short.
+RETIRE_SECONDS = {"public": 30.0, "operator": 2.0}
+
+
 @dataclass
 class Listener:
     app: Flask
     host: str
     port: int
+    #: The listening socket, made beforehand by ``listen``; None: bound here.
+    sock: socket.socket | None = None
     server: wsgi.Server = field(init=False)
     thread: threading.Thread | None = field(default=None, init=False)
 
     def bind(self) -> int:
         """Bind now (so the real port is known before anything is printed)."""
         public = self.app.config["KUAGER_SIDE"] == "public"
-        self.server = wsgi.Server((self.host, self.port), self.app,
-                                  numthreads=PUBLIC_THREADS if public else OPERATOR_THREADS,
-                                  timeout=PUBLIC_SOCKET_TIMEOUT if public else SOCKET_TIMEOUT,
-                                  shutdown_timeout=2)
+        self.server = _Server((self.host, self.port), self.app,
+                              numthreads=PUBLIC_THREADS if public else OPERATOR_THREADS,
+                              timeout=PUBLIC_SOCKET_TIMEOUT if public else SOCKET_TIMEOUT,
+                              shutdown_timeout=2)
+        self.server.inherited = self.sock
         self.server.server_name = "kuager"
         self.server.max_request_header_size = MAX_HEADER_BYTES
         self.server.request_queue_size = LISTEN_BACKLOG
-        if public:
-            self.server.ConnectionClass = PacedConnection
+        self.server.ConnectionClass = PacedConnection if public else _Connection
         # A little above the app's own limit, so that the app's clear 413 page answers a
         # declared Content-Length, and cheroot stops an endless chunked body.
         self.server.max_request_body_size = self.app.config["MAX_CONTENT_LENGTH"] + 1024 * 1024
@@ -152,6 +211,15 @@ class Listener:
         self.thread.start()
 
     def stop(self) -> None:
+        self.server.stop()
+
+    def retire(self) -> None:
+        """From now on every response closes its connection (the process is ending)."""
+        self.server.kuager_retiring = True
+
+    def stop_retired(self) -> None:
+        """Stop taking connections; give requests under way ``RETIRE_SECONDS``."""
+        self.server.shutdown_timeout = RETIRE_SECONDS[self.app.config["KUAGER_SIDE"]]
         self.server.stop()
 
     def url(self) -> str:

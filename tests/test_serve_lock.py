@@ -1,0 +1,339 @@
+"""Issue 11, finding 2: the process that held the key ends on lock; the pages go on.
+
+``kuager serve`` runs as two processes: the first binds the sockets and never unlocks; the
+second serves one unlock and ends when the store locks, and the first starts the next
+(app/cli/serving.py). These tests drive a real ``kuager serve``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import csrf_token
+from tests.live import PASSPHRASE, Browser, Server, kuager, report_fields
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="one process serves on Windows")
+
+
+def children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except FileNotFoundError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def wait_for(predicate: object, seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def serving_child(server: Server, other_than: int | None = None) -> int:
+    """The pid of the serving process (the newest, if one is still ending)."""
+    found: list[int] = []
+
+    def seen() -> bool:
+        found[:] = [p for p in children(server.proc.pid) if p != other_than and alive(p)]
+        return bool(found)
+
+    assert wait_for(seen), "no serving process"
+    return max(found)
+
+
+def get_following(browser: Browser, path: str, tries: int = 100) -> tuple[int, bytes]:
+    """GET, answering the ending process's "reload in a moment" as a browser does."""
+    for _ in range(tries):
+        status, headers, page = browser.get(path)
+        if status != 503 or headers.get("Refresh") != "1":
+            return status, page
+        time.sleep(0.1)
+    raise AssertionError(f"{path} kept answering 503")
+
+
+def unlock(browser: Browser) -> None:
+    token = browser.csrf("/unlock")
+    status, _headers, _page = browser.post("/unlock", [("csrf_token", token),
+                                                       ("passphrase", PASSPHRASE)])
+    assert status == 303
+
+
+@pytest.fixture
+def field(tmp_path: Path) -> Path:
+    data = tmp_path / "f"
+    assert kuager("init", "--role", "field", data=data).returncode == 0
+    return data
+
+
+def test_lock_ends_the_process_that_held_the_key_and_the_next_one_serves(
+        field: Path) -> None:
+    with Server(field) as server:
+        (url,) = server.read_urls(1)
+        first = serving_child(server)
+        browser = Browser(url)
+        browser.get("/reports?lang=en")  # the language cookie: the message is in English
+        status, headers, _ = browser.post("/reports/new", report_fields(
+            "Отчёт до блокировки", "Описание", browser.csrf("/reports/new")))
+        assert status == 303
+        report = headers["Location"]
+        status, headers, _ = browser.post("/lock", [("csrf_token", browser.csrf("/reports"))])
+        assert status == 303 and headers["Location"] == "/unlock"
+        # The process that held the key ends; another one, started locked, serves.
+        assert wait_for(lambda: not alive(first)), "the serving process outlived the lock"
+        second = serving_child(server, other_than=first)
+        assert second != first
+        # The flash message of the lock reaches the next process's page (same session).
+        status, page = get_following(browser, "/unlock")
+        assert status == 200
+        assert "has ended, and the computer has freed its memory" in page.decode()
+        status, _page = get_following(browser, report)
+        assert status == 302  # locked: to the unlock page
+        unlock(browser)
+        status, page = get_following(browser, report)
+        assert status == 200 and "Отчёт до блокировки".encode() in page
+        assert server.proc.poll() is None
+    assert server.proc.returncode == 0
+    assert not alive(second)
+
+
+def test_a_wrong_passphrase_does_not_end_the_serving_process(field: Path) -> None:
+    with Server(field) as server:
+        (url,) = server.read_urls(1)
+        browser = Browser(url)
+        browser.post("/lock", [("csrf_token", browser.csrf("/reports"))])
+        locked = serving_child(server)
+        assert wait_for(lambda: children(server.proc.pid) == [locked])
+        token = browser.csrf("/unlock")
+        status, _h, _page = browser.post("/unlock", [("csrf_token", token),
+                                                    ("passphrase", "not the passphrase")])
+        assert status == 200
+        time.sleep(1.5)
+        assert children(server.proc.pid) == [locked]  # never held a key: nothing to end
+
+
+def test_stopping_serve_stops_every_process(field: Path) -> None:
+    with Server(field) as server:
+        server.read_urls(1)
+        child = serving_child(server)
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.proc.wait(timeout=20) == 0
+    assert not alive(child)
+
+
+def test_a_serving_process_that_dies_stops_serve_with_one_error_line(field: Path) -> None:
+    """Killed (the out-of-memory killer, kill -9): serve says so and ends by the same
+    signal, so that systemd or a test sees the crash; nothing keeps running."""
+    with Server(field) as server:
+        server.read_urls(1)
+        child = serving_child(server)
+        os.kill(child, signal.SIGKILL)
+        assert server.proc.wait(timeout=20) == -signal.SIGKILL
+        assert server.proc.stderr is not None
+        err = server.proc.stderr.read()
+    assert err.startswith("error:") and "Traceback" not in err, err
+    assert "killed (signal 9)" in err
+
+
+def test_a_serving_process_told_to_stop_stops_serve_cleanly(field: Path) -> None:
+    with Server(field) as server:
+        server.read_urls(1)
+        child = serving_child(server)
+        os.kill(child, signal.SIGTERM)
+        assert server.proc.wait(timeout=20) == 0
+    assert not alive(child)
+
+
+def test_a_coordinator_store_refuses_the_public_site_with_one_error_line(
+        tmp_path: Path) -> None:
+    data = tmp_path / "c"
+    assert kuager("init", "--role", "coordinator", data=data).returncode == 0
+    result = kuager("serve", "--port", "0", "--public-port", "0", "--no-browser", data=data)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith("error:") and "field store" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_in_inbox_mode_a_public_visitor_s_form_survives_the_lock(field: Path) -> None:
+    """The reporter's session and CSRF token were made before "Lock now"; the process
+    that made them has ended; the submission is still taken (sealed to the coordinators)."""
+    from app.config import Config
+    from app.exchange import inbox
+    from app.store import keyring
+    from app.store.store import Store
+    from crypto import keys
+
+    store = Store(Config(data_dir=field))
+    store.unlock(PASSPHRASE)
+    conn = store.connect()
+    keyring.add_recipient(conn, str(keys.generate_x25519_identity().recipient()))
+    inbox.set_enabled(conn, True)
+    conn.close()
+    store.lock()
+    with Server(field, "--public-port", "0") as server:
+        operator_url, public_url = server.read_urls(2)
+        first = serving_child(server)
+        desk, visitor = Browser(operator_url), Browser(public_url)
+        token = visitor.csrf("/")
+        assert desk.post("/lock", [("csrf_token", desk.csrf("/reports"))])[0] == 303
+        assert wait_for(lambda: not alive(first))
+        fields = [(name, value) for name, value in report_fields(
+            "Маркер после блокировки", "Описание", token) if name != "csrf_token"]
+        status, headers, _page = visitor.post("/", [("csrf_token", token), *fields])
+        assert status == 303, _page[:500]
+        assert headers["Location"].endswith("/thanks")
+    drops = list((field / "inbox-drop").iterdir())
+    assert len(drops) == 1 and drops[0].read_bytes().startswith(b"age-encryption.org/v1\n")
+
+
+@pytest.mark.slow
+def test_on_windows_one_process_serves_and_the_lock_says_so(field: Path) -> None:
+    """Where sockets cannot be handed over, one process serves every unlock."""
+    code = ("import app.cli.supervisor as s; s.can_hand_over = lambda: False; "
+            "from app.cli.main import main; main(prog_name='kuager')")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "--data", str(field), "serve", "--port", "0",
+         "--no-browser"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdin and proc.stdout
+        proc.stdin.write(PASSPHRASE + "\n")
+        proc.stdin.close()
+        url = proc.stdout.readline().strip()
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", url), url
+        assert children(proc.pid) == []
+        browser = Browser(url)
+        browser.get("/reports?lang=en")  # the language cookie: the message is in English
+        assert browser.post("/lock", [("csrf_token", browser.csrf("/reports"))])[0] == 303
+        page = browser.get("/unlock")[2].decode()
+        assert "may remain in this program" in page, page
+        assert proc.poll() is None and children(proc.pid) == []
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        for stream in (proc.stdout, proc.stderr):
+            if stream:
+                stream.close()
+
+
+class _Link:
+    """What a serving process tells the first one, recorded."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.events: list[str] = []
+        self.is_ready = threading.Event()
+
+    def onion(self, key: str | None, client_keys: list[str], port: int) -> tuple[str, str]:
+        raise AssertionError("no onion here")
+
+    def ready(self) -> None:
+        self.events.append("ready")
+        self.is_ready.set()
+
+    def locked(self, kept: object) -> None:
+        self.events.append("locked")
+
+    def stopped(self) -> None:
+        self.events.append("stopped")
+
+    def check(self) -> None:
+        pass
+
+    def watch(self, gone: object) -> None:
+        pass
+
+
+def _serving(field: Path) -> tuple[object, _Link]:
+    from app.cli.serving import Serving, Setup
+    from app.web.server import listen
+
+    setup = Setup(data_dir=str(field), host="127.0.0.1", remote=False, public=False,
+                  onion=False, secrets={"operator": "11" * 32, "public": "22" * 32},
+                  read_stdin=False, ends_on_lock=True)
+    link = _Link()
+    serving = Serving(setup, link, [listen("127.0.0.1", 0)])
+    serving.idle_interval = 0.05
+    serving.store.unlock(PASSPHRASE)
+    return serving, link
+
+
+def test_the_idle_lock_ends_the_serving_process(field: Path) -> None:
+    import threading
+
+    serving, link = _serving(field)
+    runner = threading.Thread(target=serving.run)  # type: ignore[attr-defined]
+    runner.start()
+    try:
+        assert link.is_ready.wait(20)
+        assert serving.store.is_unlocked  # type: ignore[attr-defined]
+        app = serving.listeners[0].app  # type: ignore[attr-defined]
+        app.extensions["kuager.last_activity"] -= 24 * 3600  # a day without a request
+    finally:
+        runner.join(timeout=30)
+    assert not runner.is_alive(), "serving went on after the idle lock"
+    assert link.events == ["ready", "locked"]
+    assert not serving.store.is_unlocked  # type: ignore[attr-defined]
+
+
+def test_a_request_to_the_ending_process_is_told_to_reload_and_cannot_unlock(
+        field: Path) -> None:
+    """Between its lock and the moment it stops taking connections, the ending process
+    answers "reload" to everything: it must not unlock again, and the lock's message
+    waits in the session for the next process's page."""
+    serving, link = _serving(field)
+    app = serving.listeners[0].app  # type: ignore[attr-defined]
+    client = app.test_client()
+    try:
+        client.get("/reports?lang=en")
+        token = csrf_token(client, "/reports")
+        assert client.post("/lock", data={"csrf_token": token}).status_code == 303
+        assert serving.retiring.is_set() and link.events == ["locked"]  # type: ignore[attr-defined]
+        for path in ("/unlock", "/reports"):
+            page = client.get(path)
+            assert page.status_code == 503 and page.headers["Refresh"] == "1"
+            assert "has ended" not in page.get_data(as_text=True)  # the flash waits
+        tried = client.post("/unlock", data={"csrf_token": token, "passphrase": PASSPHRASE})
+        assert tried.status_code == 503
+        assert not serving.store.is_unlocked  # type: ignore[attr-defined]
+        # The next process (same session secret) shows the message.
+        serving.retiring.clear()  # type: ignore[attr-defined]
+        assert "has ended, and the computer has freed its memory" in client.get(
+            "/unlock").get_data(as_text=True)
+    finally:
+        for listener in serving.listeners:  # type: ignore[attr-defined]
+            listener.stop()
+
+
+def test_a_killed_first_process_takes_the_serving_process_with_it(field: Path) -> None:
+    """Nothing may go on serving an unlocked store with nobody to stop it."""
+    import socket
+
+    with Server(field) as server:
+        (url,) = server.read_urls(1)
+        child = serving_child(server)
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        server.proc.kill()
+        server.proc.wait(timeout=10)
+        assert wait_for(lambda: not alive(child), 15), "the serving process outlived serve"
+    with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), timeout=2):
+        pass
