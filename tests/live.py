@@ -94,6 +94,15 @@ class Server:
                 stream.close()
 
 
+def end(proc: subprocess.Popen[str]) -> None:
+    """SIGTERM, wait, close the pipes: a process a test started itself."""
+    proc.terminate()
+    proc.wait(timeout=20)
+    for stream in (proc.stdout, proc.stderr):
+        if stream:
+            stream.close()
+
+
 def kill_serve(proc: subprocess.Popen[str]) -> int:
     """SIGKILL ``kuager serve`` as a crash would: the serving process first (the one that
     holds the store open, app/cli/serving.py), then the first process; its return code."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import Browser, Server, child_env, kuager
+from tests.live import Browser, Server, child_env, end, kuager
 
 
 def test_prints_urls_and_separates_the_two_sites(tmp_path: Path) -> None:
@@ -45,11 +45,7 @@ def test_without_passphrase_it_starts_locked(tmp_path: Path) -> None:
         status, headers, _ = Browser(url).get("/reports")
         assert status == 302 and headers["Location"].startswith("/unlock")
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        for stream in (proc.stdout, proc.stderr):
-            if stream:
-                stream.close()
+        end(proc)
 
 
 def test_onion_without_tor_is_one_error_line(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import csrf_token
-from tests.live import PASSPHRASE, Browser, Server, kuager, report_fields
+from tests.live import PASSPHRASE, Browser, Server, end, kuager, report_fields
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="one process serves on Windows")
 
@@ -227,11 +227,7 @@ def test_on_windows_one_process_serves_and_the_lock_says_so(field: Path) -> None
         assert "may remain in this program" in page, page
         assert proc.poll() is None and children(proc.pid) == []
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        for stream in (proc.stdout, proc.stderr):
-            if stream:
-                stream.close()
+        end(proc)
 
 
 class _Link:

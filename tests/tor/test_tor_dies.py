@@ -18,19 +18,27 @@ from .test_tor_serve_e2e import (
 )
 
 
-def test_serve_stops_with_an_error_when_tor_dies(netns: Netns, cli_store: Path) -> None:  # noqa: F811 - the fixture
-    config = cli_store.parent / "offline.torrc"
+def start_offline_serve(netns: Netns, store: Path) -> subprocess.Popen[str]:
+    """``kuager serve --onion`` in the namespace with tor offline (DisableNetwork), the
+    passphrase given on standard input."""
+    config = store.parent / "offline.torrc"
     config.write_text("DisableNetwork 1\n", encoding="utf-8")
     env = {**os.environ, "KUAGER_TOR": shutil.which("tor") or "/usr/sbin/tor"}
     server = subprocess.Popen(
-        netns.argv(*kuager_argv(), "--data", str(cli_store), "serve", "--onion", "--tor-config",
+        netns.argv(*kuager_argv(), "--data", str(store), "serve", "--onion", "--tor-config",
                    str(config), "--no-browser", "--port", "0"),
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         cwd=ROOT, env=env)
+    assert server.stdin is not None
+    server.stdin.write(PASSPHRASE + "\n")
+    server.stdin.close()
+    return server
+
+
+def test_serve_stops_with_an_error_when_tor_dies(netns: Netns, cli_store: Path) -> None:  # noqa: F811 - the fixture
+    server = start_offline_serve(netns, cli_store)
     try:
-        assert server.stdin is not None and server.stdout is not None
-        server.stdin.write(PASSPHRASE + "\n")
-        server.stdin.close()
+        assert server.stdout is not None
         urls = [server.stdout.readline().strip() for _ in range(3)]
         assert urls[-1].endswith(".onion/"), urls
         tor = subprocess.run(["pgrep", "-f", f"{cli_store}/tor"], capture_output=True,

@@ -3,19 +3,16 @@ finding 2): tor is run by `kuager serve`'s first process, which never unlocks.""
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from .netns import Netns, stop_processes
+from .test_tor_dies import start_offline_serve
 from .test_tor_serve_e2e import (
-    PASSPHRASE,
     ROOT,
     cli_store,  # noqa: F401 - a fixture, used by name
-    kuager_argv,
 )
 
 #: Run inside the namespace, where the operator and public ports are: lock the store from
@@ -41,18 +38,9 @@ def _children(pid: int) -> list[int]:
 
 
 def test_the_onion_service_outlives_a_lock(netns: Netns, cli_store: Path) -> None:  # noqa: F811 - the fixture
-    config = cli_store.parent / "offline.torrc"
-    config.write_text("DisableNetwork 1\n", encoding="utf-8")
-    env = {**os.environ, "KUAGER_TOR": shutil.which("tor") or "/usr/sbin/tor"}
-    server = subprocess.Popen(
-        netns.argv(*kuager_argv(), "--data", str(cli_store), "serve", "--onion", "--tor-config",
-                   str(config), "--no-browser", "--port", "0"),
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        cwd=ROOT, env=env)
+    server = start_offline_serve(netns, cli_store)
     try:
-        assert server.stdin is not None and server.stdout is not None
-        server.stdin.write(PASSPHRASE + "\n")
-        server.stdin.close()
+        assert server.stdout is not None
         operator, public, onion = (server.stdout.readline().strip() for _ in range(3))
         assert onion.endswith(".onion/"), (operator, public, onion)
         kids = _children(server.pid)
