@@ -142,7 +142,7 @@ def test_other_os_errors_are_still_a_plain_500(
     def broken(*_args: Any, **_kwargs: Any) -> str:
         raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(intake, "save", broken)
+    monkeypatch.setattr(intake, "save_grouped", broken)
     public_app.config["PROPAGATE_EXCEPTIONS"] = False
     response = _public_submit(public_client)
     assert response.status_code == 500

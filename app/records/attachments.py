@@ -17,7 +17,7 @@ import sys
 import threading
 import unicodedata
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +33,7 @@ from app.store.spool import EncryptedSpool
 from app.timeutil import utc_now
 from crypto import age
 from crypto.blob import BlobWriter, iter_blob, new_file_key
+from crypto.keys import Recipient
 
 #: Images up to this size are cleaned in memory; larger ones are stored unchanged and flagged.
 CLEAN_MAX_BYTES = 128 * 1024 * 1024
@@ -217,37 +218,71 @@ def add_upload(
     conn: sqlcipher3.Connection, cfg: Config, report_id: str, upload: FileStorage
 ) -> str:
     """Store one uploaded file for a report (the caller commits)."""
+    from app.store import keyring
+
+    prepared = prepare_upload(cfg, upload, lambda: keyring.recipients_of(conn))
+    try:
+        return record_upload(conn, report_id, prepared)
+    except BaseException:
+        remove_files(cfg, prepared.files)  # the caller's rollback drops the rows
+        raise
+
+
+@dataclass(frozen=True)
+class PreparedUpload:
+    """An upload's files, written to ``files/``, before any row names them."""
+
+    name: str
+    media_type: str
+    stored: StoredFile
+    original_size: int
+    original_sha256: str
+    cleaned: bool
+    sealed: str | None
+
+    @property
+    def files(self) -> list[str | None]:
+        return [self.stored.file_name, self.sealed]
+
+
+def prepare_upload(cfg: Config, upload: FileStorage,
+                   recipients: Callable[[], list[Recipient]]) -> PreparedUpload:
+    """Clean, encrypt and (for a cleaned file) seal the original: all the work on the
+    file's bytes, which needs no database connection. ``recipients`` is asked only when
+    an original is to be sealed. On an error nothing of it stays in ``files/``."""
     spool = upload.stream
     if not isinstance(spool, EncryptedSpool):
         raise TypeError("uploads must arrive through KuagerRequest's encrypted spool")
     stored, cleaned, fmt = _stored_from_spool(cfg, spool)
     media_type = _FORMATS[fmt] if fmt else (upload.mimetype or "application/octet-stream")
-    sealed = None
     try:
-        attachment_id = insert_row(conn, report_id, display_name(upload.filename), media_type,
-                                   stored, original_size=spool.size,
-                                   original_sha256=spool.sha256, metadata_removed=cleaned)
-        if cleaned:
-            sealed = seal_original(conn, cfg, spool)
-            if sealed is not None:
-                conn.execute("UPDATE attachments SET sealed_original = ? WHERE id = ?",
-                             (sealed, attachment_id))
+        sealed = seal_original(cfg, spool, recipients()) if cleaned else None
     except BaseException:
-        remove_files(cfg, [stored.file_name, sealed])  # the caller's rollback drops the rows
+        remove_files(cfg, [stored.file_name])
         raise
+    return PreparedUpload(display_name(upload.filename), media_type, stored, spool.size,
+                          spool.sha256, cleaned, sealed)
+
+
+def record_upload(conn: sqlcipher3.Connection, report_id: str, prepared: PreparedUpload) -> str:
+    """The attachment's row for a prepared upload (the caller commits)."""
+    attachment_id = insert_row(conn, report_id, prepared.name, prepared.media_type,
+                               prepared.stored, original_size=prepared.original_size,
+                               original_sha256=prepared.original_sha256,
+                               metadata_removed=prepared.cleaned)
+    if prepared.sealed is not None:
+        conn.execute("UPDATE attachments SET sealed_original = ? WHERE id = ?",
+                     (prepared.sealed, attachment_id))
     return attachment_id
 
 
-def seal_original(conn: sqlcipher3.Connection, cfg: Config, spool: EncryptedSpool) -> str | None:
+def seal_original(cfg: Config, spool: EncryptedSpool, recipients: list[Recipient]) -> str | None:
     """Keep the file as uploaded, metadata and all, sealed so only coordinators can open it.
 
     Evidence for the coordinators (the GPS position may prove where a photo was taken);
     unreadable on this device, so a seizure of the laptop does not reveal it. Without
     recipients there is no one to seal to, and only the cleaned copy is kept.
     """
-    from app.store import keyring
-
-    recipients = keyring.recipients_of(conn)
     if not recipients:
         return None
     file_name = f"{random_name()}"

@@ -14,6 +14,8 @@ from werkzeug.datastructures import FileStorage
 
 from app.config import Config
 from app.records import attachments, reports
+from app.store import keyring
+from app.store.group import GroupCommit
 
 
 def real_uploads(files: Iterable[FileStorage]) -> list[FileStorage]:
@@ -65,3 +67,34 @@ def save(
         attachments.remove_files(cfg, files)
         raise
     return report_id
+
+
+def save_grouped(
+    group: GroupCommit,
+    reading: sqlcipher3.Connection,
+    cfg: Config,
+    body: dict[str, Any],
+    uploads: Iterable[FileStorage],
+    *,
+    origin: str,
+) -> str:
+    """Create a report with its uploads through a group commit (store/group.py): the
+    files are cleaned and encrypted first, outside the writers' turn; only the rows are
+    written in it. ``reading`` is a connection for the recipients an original is sealed
+    to. Returns once the report is committed; on any error nothing of it is kept."""
+    prepared: list[attachments.PreparedUpload] = []
+    try:
+        for upload in real_uploads(uploads):
+            prepared.append(attachments.prepare_upload(
+                cfg, upload, lambda: keyring.recipients_of(reading)))
+
+        def rows(conn: sqlcipher3.Connection) -> str:
+            report_id = reports.create(conn, body, origin=origin)
+            for item in prepared:
+                attachments.record_upload(conn, report_id, item)
+            return report_id
+
+        return group.write(rows)
+    except BaseException:
+        attachments.remove_files(cfg, [name for item in prepared for name in item.files])
+        raise

@@ -17,10 +17,12 @@ from collections.abc import Iterator
 import sqlcipher3
 from flask import Flask, current_app, g
 
+from app.store.group import GroupCommit
 from app.store.store import Store
 
 _EXTENSION = "kuager.store"
 _POOL = "kuager.pool"
+_GROUP = "kuager.group"
 
 #: Idle connections kept per app: enough for the public listener's busy threads.
 POOL_SIZE = 16
@@ -92,11 +94,17 @@ def writing() -> Iterator[None]:
 def init_app(app: Flask, store: Store) -> None:
     app.extensions[_EXTENSION] = store
     app.extensions[_POOL] = ConnectionPool(store)
+    app.extensions[_GROUP] = GroupCommit(store)
     app.teardown_appcontext(close_db)
 
 
 def get_store() -> Store:
     return current_app.extensions[_EXTENSION]
+
+
+def group_commit() -> GroupCommit:
+    """The app's shared writer for submissions (store/group.py)."""
+    return current_app.extensions[_GROUP]
 
 
 def get_db() -> sqlcipher3.Connection:

@@ -25,6 +25,7 @@ from app import i18n
 from app.config import Config, load_config
 from app.messages import disk_full_path, is_disk_full
 from app.records import codes
+from app.store.group import NotSaved
 from app.store.store import Store
 from app.web import db, held, security
 from app.web.request import KuagerRequest
@@ -120,7 +121,8 @@ def _os_error_page(exc: Exception) -> tuple[str, int]:
     timeout of ``server.PacedConnection`` into "client disconnected", a 400.)
 
     Nothing is half-saved: uploads in transit are deleted with the request, and
-    ``intake.save`` removes its files when the transaction does not commit.
+    ``intake.save`` (and ``save_grouped``) removes its files when the transaction does not
+    commit.
     """
     if not is_disk_full(exc):
         raise exc
@@ -147,6 +149,7 @@ def _register_errors(app: Flask) -> None:
     app.register_error_handler(CSRFError, lambda _exc: _error_page(400, _CSRF_MESSAGE))
     app.register_error_handler(OSError, _os_error_page)
     app.register_error_handler(sqlcipher3.Error, _os_error_page)
+    app.register_error_handler(NotSaved, _os_error_page)  # a group commit's error, chained
     for status, message in _ERROR_MESSAGES.items():
         app.register_error_handler(status, lambda _exc, s=status, m=message: _error_page(s, m))
 

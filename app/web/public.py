@@ -41,7 +41,7 @@ from app.records import codes, intake, reports
 from app.store import meta
 from app.store.store import Store
 from app.web import held
-from app.web.db import get_db, get_store, writing
+from app.web.db import get_db, get_store, group_commit, writing
 from app.web.forms import (
     MultiCheckboxField,
     PublicReportForm,
@@ -255,14 +255,17 @@ def submit() -> ResponseReturnValue:
     body = reports.body_from_form(data)
     body["receipt"] = receipt
     cfg = current_app.config["KUAGER"]
-    with writing(), held.Taken(files) as earlier:
+    with held.Taken(files) as earlier:
         uploads = [*earlier, *files.uploads]
         if kept is not None:  # locked, in inbox mode: sealed without the store's key
-            inbox.seal_to_drop(cfg, kept, body, uploads)
+            with writing():
+                inbox.seal_to_drop(cfg, kept, body, uploads)
         elif inbox.enabled(get_db()):
-            inbox.seal_submission(get_db(), cfg, body, uploads)
-        else:
-            intake.save(get_db(), cfg, body, uploads, origin="public")
+            with writing():
+                inbox.seal_submission(get_db(), cfg, body, uploads)
+        else:  # submissions that arrive together share one fsynced commit
+            intake.save_grouped(group_commit(), get_db(), cfg, body, uploads,
+                                origin="public")
     session["receipt"] = receipt
     return redirect(url_for("public.thanks"), 303)
 
