@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -804,3 +805,53 @@ def test_a_crafted_entry_of_escaped_quotes_is_refused_in_linear_time(
     result = kuager("import", str(bundle), data=data)  # gives up after 120 s
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "malformed" in result.stderr
+
+
+NO_CAPABILITIES = ["setpriv", "--bounding-set=-all", "--inh-caps=-all"]
+
+
+def _readable_without_privileges(pid: int) -> bool:
+    """Can a program of the same user, without capabilities, open ``pid``'s memory?
+    (``setpriv`` drops every capability: the tests run as root.)"""
+    reader = subprocess.run(
+        [*NO_CAPABILITIES, sys.executable, "-c",
+         f"open('/proc/{pid}/mem', 'rb').close()"], capture_output=True, text=True, check=False,
+        timeout=60)
+    return reader.returncode == 0
+
+
+@pytest.mark.needs_root
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_DUMPABLE is Linux's")
+@pytest.mark.parametrize("worker", ["image", "scrub"])
+def test_cleaning_workers_cannot_be_read_by_another_program_of_the_user(worker: str) -> None:
+    """The workers hold a decrypted upload: like the serving process they are not
+    dumpable (exec made them dumpable again), so ``/proc/PID/mem`` is closed to programs
+    of the same user (review finding 4 of the serve split)."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        message = "needs root and setpriv to read as a program without privileges"
+        if os.environ.get("KUAGER_REQUIRE_SYSTEM_TOOLS") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    from app.records import image_worker, scrub
+
+    script = Path(image_worker.__file__ if worker == "image" else scrub.__file__)
+    args = ["png", "1000", "1000000"] if worker == "image" else ["pdf", "1000"]
+    # The worker sets itself up, then waits for the upload on its standard input. Both it
+    # and the reader run without capabilities, as a user's programs do (a process with
+    # capabilities the reader lacks is closed to it anyway).
+    proc = subprocess.Popen([*NO_CAPABILITIES, sys.executable, "-I", str(script), *args],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    control = subprocess.Popen([*NO_CAPABILITIES, sys.executable, "-I", "-c",
+                                "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{proc.pid}/wchan").read_text() not in ("pipe_read", "pipe_wait", "anon_pipe_read"):
+            assert time.monotonic() < deadline, "the worker never waited for its input"
+            time.sleep(0.05)
+        assert _readable_without_privileges(control.pid)  # the check can see a difference
+        assert not _readable_without_privileges(proc.pid)
+    finally:
+        for p in (proc, control):
+            p.kill()
+            p.communicate()

@@ -333,3 +333,167 @@ def test_a_killed_first_process_takes_the_serving_process_with_it(field: Path) -
         assert wait_for(lambda: not alive(child), 15), "the serving process outlived serve"
     with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), timeout=2):
         pass
+
+
+DURESS = "lantern quiet meadow copper violin harbor"
+
+
+def test_duress_typed_while_the_store_is_open_ends_the_process_that_held_the_real_key(
+        field: Path) -> None:
+    """A second browser (or a settings form) given the duress passphrase while the store
+    is open erases the real store and opens an empty one in one request: the process whose
+    memory held the real store's reports must end as on a lock (review finding 1)."""
+    serving, link = _serving(field)
+    store = serving.store  # type: ignore[attr-defined]
+    store.set_duress(PASSPHRASE, DURESS)
+    client = serving.listeners[0].app.test_client()  # type: ignore[attr-defined]
+    try:
+        token = csrf_token(client, "/reports")
+        answer = client.post("/unlock", data={"csrf_token": token, "passphrase": DURESS})
+        assert answer.status_code == 303  # the page a right passphrase gets
+        assert link.events == ["locked"]  # this process ends; the next one starts locked
+        assert serving.retiring.is_set() and not store.is_unlocked  # type: ignore[attr-defined]
+        page = client.get("/reports")
+        assert page.status_code == 503 and page.headers["Refresh"] == "1"
+    finally:
+        for listener in serving.listeners:  # type: ignore[attr-defined]
+            listener.stop()
+    # The real store is gone; the duress passphrase opens the empty one from now on.
+    from app.config import Config
+    from app.store.store import Store
+
+    after = Store(Config(data_dir=field))
+    after.unlock(DURESS)
+    conn = after.connect()
+    assert conn.execute("SELECT count(*) FROM reports").fetchone()[0] == 0
+    conn.close()
+
+
+def test_an_unlock_under_way_when_the_lock_came_leaves_no_key_in_the_ending_process(
+        field: Path) -> None:
+    """An unlock that passed the gate before "Lock now" (it waited for its turn at the key
+    file) must not open the store again in the process that is ending (finding 2)."""
+    serving, link = _serving(field)
+    store = serving.store  # type: ignore[attr-defined]
+    client = serving.listeners[0].app.test_client()  # type: ignore[attr-defined]
+    try:
+        token = csrf_token(client, "/reports")
+        assert client.post("/lock", data={"csrf_token": token}).status_code == 303
+        assert link.events == ["locked"]
+        store.unlock(PASSPHRASE)  # what the unlock under way does when its turn comes
+        assert not store.is_unlocked
+    finally:
+        for listener in serving.listeners:  # type: ignore[attr-defined]
+            listener.stop()
+
+
+def test_a_passphrase_tried_while_the_lock_comes_does_not_open_the_store_again(
+        field: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``check_passphrase`` (a session proving it knows the passphrase of an open store)
+    racing a lock: the lock stays a lock."""
+    from app.config import Config
+    from app.store.store import Store
+
+    store = Store(Config(data_dir=field))
+    store.unlock(PASSPHRASE)
+    attempt = store._attempt
+
+    def locked_meanwhile(passphrase: str) -> bytearray:
+        key = attempt(passphrase)
+        store.lock()  # "Lock now" pressed while the passphrase was being tried
+        return key
+
+    monkeypatch.setattr(store, "_attempt", locked_meanwhile)
+    store.check_passphrase(PASSPHRASE)
+    assert not store.is_unlocked
+
+
+def test_a_new_passphrase_ends_the_process_that_held_the_old_key(field: Path) -> None:
+    """After a passphrase change the old key opens a copy of the old database: the process
+    that held it ends, and the next one asks for the new passphrase."""
+    serving, link = _serving(field)
+    store = serving.store  # type: ignore[attr-defined]
+    try:
+        serving.check_lock()  # type: ignore[attr-defined]
+        assert link.events == []  # the first key: serving goes on
+        store.change_passphrase(PASSPHRASE, DURESS)
+        serving.check_lock()  # type: ignore[attr-defined]
+        assert link.events == ["locked"] and not store.is_unlocked
+    finally:
+        for listener in serving.listeners:  # type: ignore[attr-defined]
+            listener.stop()
+
+
+def test_what_no_serving_process_sends_is_ignored_or_ends_it() -> None:
+    """The first process reads the control socket of its serving process: a line nested
+    past Python's recursion limit is ignored like any other non-message (it stopped serve
+    with a traceback), and a line longer than any message closes the channel."""
+    import socket
+
+    from app.cli import serving as serving_module
+    from app.cli.supervisor import _Child
+
+    ours, theirs = socket.socketpair()
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    child = _Child(proc, ours)  # type: ignore[arg-type]
+    import threading
+
+    def send(data: bytes) -> threading.Thread:
+        sender = threading.Thread(target=theirs.sendall, args=(data,), daemon=True)
+        sender.start()  # more than the socket holds: read while it is sent
+        return sender
+
+    try:
+        sender = send(b"[" * 200_000 + b"\n" + b'{"event": "ready"}\n')
+        found: list[dict[str, object]] = []
+        while not found:
+            found += child.messages()
+        sender.join(timeout=10)
+        assert found == [{"event": "ready"}] and not child.closed
+        sender = send(b"x" * (serving_module.MAX_LINE + 70_000))
+        for _ in range(1000):
+            if child.closed:
+                break
+            child.messages()
+        assert child.closed
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def test_a_serving_process_that_hangs_up_but_runs_on_is_killed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its control socket closed, the first process waits a bounded time, then kills it
+    (it waited for ever, and SIGTERM no longer stopped serve)."""
+    import socket
+
+    from app.cli import supervisor
+    from app.cli.supervisor import Supervisor, _Child
+
+    monkeypatch.setattr(supervisor, "CLOSE_WAIT", 0.2)
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    ours, theirs = socket.socketpair()
+    theirs.close()
+    child = _Child(proc, ours)  # type: ignore[arg-type]
+    child.retired_at = time.monotonic()  # it had locked: serve goes on without it
+    fake = Supervisor.__new__(Supervisor)
+    fake.children = [child]
+    fake.stopping = False
+    started = time.monotonic()
+    Supervisor._ended(fake, child)
+    assert proc.returncode == -signal.SIGKILL and time.monotonic() - started < 10
+    assert fake.children == []
+
+
+def test_later_serving_processes_do_not_inherit_the_passphrase_pipe(field: Path) -> None:
+    """Only the first serving process reads the passphrase from standard input; the ones
+    started after a lock get /dev/null (an argument once lost inside a comment)."""
+    with Server(field) as server:
+        (url,) = server.read_urls(1)
+        first = serving_child(server)
+        browser = Browser(url)
+        assert browser.post("/lock", [("csrf_token", browser.csrf("/reports"))])[0] == 303
+        assert wait_for(lambda: not alive(first))
+        second = serving_child(server, other_than=first)
+        assert os.readlink(f"/proc/{second}/fd/0") == "/dev/null"

@@ -193,6 +193,7 @@ class Serving:
         self.listeners = self._listeners(sockets)
         #: Set once this process has held the store's key (an unlock, a new store).
         self.had_key = False
+        self.first_key: int | None = None  # the store's key_serial of the first unlock
         #: Set when the store locked after that: this process then ends.
         self.retiring = threading.Event()
         self.done = threading.Event()
@@ -236,6 +237,12 @@ class Serving:
 
     def _unlocked(self) -> None:
         self.had_key = True
+        if self.first_key is None:
+            self.first_key = self.store.key_serial
+        if self.retiring.is_set():
+            # An unlock that was already under way when the lock came (it waited for its
+            # turn at the key file): this process is ending and must not hold the key.
+            self.store.lock()
 
     def _after_request(self, response: Response) -> Response:
         self.check_lock()
@@ -245,8 +252,12 @@ class Serving:
         """After every request and idle check: if this process held the key and the store
         is locked now, tell the first process (which starts the next one) and end.
 
-        Checked when a request ends, not at the lock itself: a duress passphrase typed
-        while the store is open locks and opens again within one request.
+        Checked when a request ends, not at the lock itself, so the page of the request
+        that locked is still sent. A process also ends once it holds a second key: the
+        duress passphrase typed while the store is open (a settings form, a second
+        browser) erases the real store and opens an empty one within one request, and a
+        new passphrase gives the store a new key; the first key's reports would otherwise
+        stay in this process's memory.
         """
         if not self.setup.ends_on_lock:
             return
@@ -255,7 +266,14 @@ class Serving:
                 return
             if self.store.is_unlocked:
                 self.had_key = True
-                return
+                if self.first_key is None:
+                    self.first_key = self.store.key_serial
+                if self.store.key_serial == self.first_key:
+                    return
+                # A second key in this process (the duress passphrase typed while the store
+                # was open, or a new passphrase): what the first one opened may still be in
+                # its memory, so it ends like a lock and the next process asks again.
+                self.store.lock()
             if not self.had_key:
                 return
             self.retiring.set()

@@ -150,7 +150,7 @@ class _Child:
         for line in lines:
             try:
                 message = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):  # not a message of ours
                 continue
             if isinstance(message, dict):
                 found.append(message)
@@ -195,6 +195,9 @@ class ServingKilled(Exception):
 #: Seconds a serving process that has locked may take to end before it is killed: its
 #: requests get ``RETIRE_SECONDS`` (app/web/server.py), and a little more to stop.
 RETIRE_LIMIT = 45.0
+#: Seconds a serving process whose control socket closed may take to exit before it is
+#: killed (it hung up while ending, or sent a line longer than any message).
+CLOSE_WAIT = 5.0
 
 
 class Supervisor:
@@ -225,7 +228,8 @@ class Supervisor:
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         try:
-            proc = subprocess.Popen(argv,  # noqa: S603 - this program, fixed arguments stdin=None if read_stdin else subprocess.DEVNULL,
+            proc = subprocess.Popen(argv,  # noqa: S603 - this program, fixed arguments
+                                    stdin=None if read_stdin else subprocess.DEVNULL,
                                     pass_fds=fds, env=env)
         finally:
             theirs.close()
@@ -284,8 +288,13 @@ class Supervisor:
             self.stopping = True
 
     def _ended(self, child: _Child) -> None:
-        """It hung up: reaped; if it was serving and had not locked, Kuager stops."""
-        code = child.proc.wait()
+        """It hung up (or sent what no serving process sends): ended and reaped; if it was
+        serving and had not locked, Kuager stops."""
+        try:
+            code = child.proc.wait(timeout=CLOSE_WAIT)
+        except subprocess.TimeoutExpired:  # its socket is closed but it still runs
+            child.proc.kill()
+            code = child.proc.wait()
         child.sock.close()
         self.children.remove(child)
         if child.retired_at is not None or self.stopping:

@@ -44,6 +44,19 @@ def _limit(resource_name: str, value: int) -> None:
     resource.setrlimit(limit, (value, hard))
 
 
+def _not_dumpable() -> None:
+    """PR_SET_DUMPABLE=0 (Linux): ``/proc/PID/mem`` and ptrace of this worker become
+    root-only, as for the serving process (exec made this one dumpable again). A worker
+    runs isolated, importing nothing of Kuager, so this is its own copy of the call."""
+    if not sys.platform.startswith("linux"):
+        return
+    import contextlib
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # 4: PR_SET_DUMPABLE
+
+
 def decoded_bytes(width: int, height: int, bands: int) -> int:
     """Memory one decoded copy takes: Pillow keeps 1, 2 or 4 bytes a pixel per band group."""
     per_pixel = 1 if bands == 1 else 4 * ((bands + 3) // 4)
@@ -104,6 +117,7 @@ def _report_peak() -> None:
 
 def main(argv: list[str]) -> int:
     _limit("RLIMIT_CORE", 0)
+    _not_dumpable()
     fmt, max_pixels, max_bytes = argv[0], int(argv[1]), int(argv[2])
     data = sys.stdin.buffer.read()
     try:

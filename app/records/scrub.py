@@ -327,9 +327,23 @@ def _limit_memory(size: int) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
+def _not_dumpable() -> None:
+    """PR_SET_DUMPABLE=0 (Linux): ``/proc/PID/mem`` and ptrace of this worker become
+    root-only, as for the serving process (exec made this one dumpable again). A worker
+    runs isolated, importing nothing of Kuager, so this is its own copy of the call."""
+    if not sys.platform.startswith("linux"):
+        return
+    import contextlib
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # 4: PR_SET_DUMPABLE
+
+
 def main(argv: list[str]) -> int:
     kind, size = argv[1], int(argv[2])
     _limit_memory(size)
+    _not_dumpable()
     data = sys.stdin.buffer.read()
     try:
         if kind == "zip":

@@ -111,6 +111,9 @@ class Store:
         self.browser_sessions = False
         #: Changes on every unlock and lock, so sessions of an earlier unlock end with it.
         self.epoch = secrets.token_hex(16)
+        #: Counts the keys this object has held (unlock, duress swap, a new key): a serving
+        #: process ends once it would hold a second one (app/cli/serving.py).
+        self.key_serial = 0
         #: Held from the first unlock for this object's life: tells the open-time sweep
         #: whether another process may be writing (app/store/sweep.py).
         self._writers = sweep.WriterLock(config.data_dir)
@@ -189,9 +192,20 @@ class Store:
         """
         was_unlocked = self.is_unlocked
         key = self._attempt(passphrase)
-        if was_unlocked and not self._same_key(key):
-            self._set_key(bytearray(key), self.role or "")  # duress: the new store is open
+        if was_unlocked:
+            self._swap_key(key)
         return bytes(key)
+
+    def _swap_key(self, key: bytearray) -> None:
+        """Duress typed while the store is open: the new (empty) store is open from now on.
+        Only a key that is still there is replaced: a lock made while the passphrase was
+        being tried stays a lock (the store is erased all the same)."""
+        with self._lock:
+            if self._key is None or secrets.compare_digest(bytes(self._key), bytes(key)):
+                return
+            self._key = bytearray(key)
+            self.epoch = secrets.token_hex(16)
+            self.key_serial += 1
 
     def _attempt(self, passphrase: str) -> bytearray:
         """Try a passphrase against every slot (always both, in order); count it first.
@@ -457,6 +471,7 @@ class Store:
                 for i in range(len(self._key)):
                     self._key[i] = 0
                 self._key = new_key
+                self.key_serial += 1
         for i in range(len(old_key)):
             old_key[i] = 0
 
@@ -617,6 +632,7 @@ class Store:
             self._key = key
             self.role = role
             self.epoch = secrets.token_hex(16)
+            self.key_serial += 1
 
     def _make_folders(self) -> None:
         for folder in (self.config.data_dir, self.config.files_dir, self.config.spool_dir):
