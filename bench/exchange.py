@@ -18,7 +18,10 @@ coordinator store. Then, interleaved, ``--repeat`` times, each step in its own p
   entry, one transaction, committed; no check, head, facet, statistics row or custody
   event. The goals are measured against ``open``; the floor says how far an import can
   get while it keeps the index in the same transaction;
-* ``age -d``: the reference tool decrypting that very bundle file.
+* ``age -d``: the reference tool decrypting that very bundle file;
+* ``read floor``: the least an export must read: every report row of the field store
+  (``SELECT *``, SQLCipher decrypting its pages), nothing built, sealed or written. Export
+  is measured against ``age -r``; this floor says how far an export can get.
 
 Kuager's times are taken inside its process after the store is unlocked (start-up and
 Argon2id are printed apart); peak memory is the process's high-water mark over the timed
@@ -145,6 +148,10 @@ def worker(step: str, data: str, path: str) -> None:
                 count += len(open_bundle(fh, identities, _discard).entries)
     elif step == "floor":  # the least an import must write: see _floor_rows
         count = _write_floor(store, *floor_rows)
+    elif step == "read":  # the least an export must read
+        conn = store.connect()
+        count = len(conn.execute("SELECT * FROM reports").fetchall())
+        conn.close()
     elif step == "export":  # into a folder: as many bundles as the reports need
         result = bundles.export_bundle(store, folder / "1.age",
                                        names=lambda n: folder / f"{n}.age")
@@ -305,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(out, ignore_errors=True)
             out.mkdir()
             keep("kuager export", _ours("export", _fresh(field, root / "f"), out))
+            keep("read floor", _ours("read", _fresh(field, root / "f"), out))
             keep("age -r", _age([[age, "-r", recipient, "-o", os.devnull, str(p)]
                                  for p in plains]))
             keep("kuager import", _ours("import", _fresh(coordinator, root / "c"), sent))
@@ -326,6 +334,8 @@ def main(argv: list[str] | None = None) -> int:
         # signature, every entry decrypted and hashed, nothing kept)
         "import_over_open": best["kuager import"]["seconds"] / best["kuager open"]["seconds"],
         "floor_over_open": best["store floor"]["seconds"] / best["kuager open"]["seconds"],
+        "read_floor_over_age": best["read floor"]["seconds"] / best["age -r"]["seconds"],
+        "store_floor_over_age": best["store floor"]["seconds"] / best["age -d"]["seconds"],
         "cpu_ratios": {
             "export": best["kuager export"]["cpu"] / best["age -r"]["cpu"],
             "import": best["kuager import"]["cpu"] / best["age -d"]["cpu"],
@@ -357,6 +367,9 @@ def report(rows: dict) -> None:
           f"{'meets' if over <= 3 else 'MISSES'})")
     print(f"store floor / open: {rows['floor_over_open']:.1f}x  (writing only the report rows"
           f" and their full-text entries, prepared beforehand, and committing)")
+    print(f"read floor / age -r: {rows['read_floor_over_age']:.1f}x  (only reading every"
+          f" report row of the field store); store floor / age -d:"
+          f" {rows['store_floor_over_age']:.1f}x")
     print(f"load average {rows['load_average']:.1f} at the end")
 
 
