@@ -4,6 +4,7 @@ takes nothing of the others with it; a failed commit saves none and tells every 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from pathlib import Path
@@ -238,3 +239,104 @@ def test_public_submissions_at_once_are_all_kept_once(tmp_path: Path) -> None:
     assert _titles(store) == sorted(f"visitor {i}" for i in range(12))
     with app.app_context():
         assert sum(group_commit().committed) == 12
+
+
+def _refused(conn: sqlcipher3.Connection) -> None:
+    conn.execute("INSERT INTO reports(id) VALUES (NULL)")  # NOT NULL: refused by SQLite
+
+
+def test_refused_submissions_cannot_keep_a_batch_open(field_store: Store) -> None:
+    """Refused writers count towards the batch too: a stream of them, with one always
+    queued, cannot keep an acknowledged report waiting (and the write lock held)."""
+    group = GroupCommit(field_store, max_batch=4)
+    stop = time.monotonic() + 5
+    returned: list[float] = []
+
+    def refused_for_a_while() -> None:
+        while time.monotonic() < stop:
+            with contextlib.suppress(sqlcipher3.Error):
+                group.write(_refused)
+
+    attackers = [threading.Thread(target=refused_for_a_while) for _ in range(4)]
+    for thread in attackers:
+        thread.start()
+    time.sleep(0.2)
+    started = time.monotonic()
+    group.write(_insert("waited for"))
+    returned.append(time.monotonic() - started)
+    for thread in attackers:
+        thread.join(timeout=30)
+    assert returned[0] < 2.0, returned  # it waited for the refusals to stop (5 s)
+    assert _titles(field_store) == ["waited for"]
+
+
+def test_a_new_key_gives_the_shared_connection_a_new_one(field_store: Store) -> None:
+    """A connection opened with the old key must not outlive a passphrase change (every
+    submission after it failed until the next lock)."""
+    from app.web.db import ConnectionPool
+
+    group = GroupCommit(field_store)
+    pool = ConnectionPool(field_store)
+    group.write(_insert("before"))
+    old = field_store.generation
+    epoch, pooled = pool.get()
+    opened_before = field_store.connect()  # as one opened while the key was changing
+    field_store.change_passphrase(PASSPHRASE, "a brand new passphrase of five words")
+    assert field_store.generation != old
+    group._conn, group._generation = opened_before, old
+    assert group.write(_insert("after")) == "after"
+    assert _titles(field_store) == ["after", "before"]
+    pool.put(epoch, pooled)  # taken under the old key: closed, not kept
+    assert pool._idle == []
+
+
+def test_a_lock_does_not_wait_for_a_writer_stuck_behind_another(
+        field_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Quick exit must not wait for a public writer whose BEGIN IMMEDIATE waits for an
+    operator's long write; that writer closes the connection when its turn ends."""
+    from app.store import group as group_module
+
+    monkeypatch.setattr(group_module, "CLOSE_WAIT", 0.2)
+    group = GroupCommit(field_store)
+    desk = field_store.connect()
+    desk.execute("BEGIN IMMEDIATE")  # an operator's write under way
+    outcome: list[object] = []
+
+    def public() -> None:
+        try:
+            outcome.append(group.write(_insert("behind the desk")))
+        except Exception as exc:
+            outcome.append(exc)
+
+    writer = threading.Thread(target=public)
+    writer.start()
+    deadline = time.monotonic() + 10
+    while not group._turn.locked():
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    started = time.monotonic()
+    field_store.lock()
+    assert time.monotonic() - started < 2.0  # 0.2 s wait, not the writer's 30 s
+    desk.rollback()
+    desk.close()
+    writer.join(timeout=60)
+    assert not writer.is_alive()
+    assert group._conn is None  # closed by the writer at the end of its turn
+
+
+def test_files_stay_when_the_wait_for_the_commit_is_interrupted(
+        field_store: Store, config: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An interrupt while another writer commits this report's rows must not delete its
+    files (the rows may still commit): only a certain failure removes them."""
+    group = GroupCommit(field_store)
+
+    def interrupted(work: Any) -> str:
+        raise KeyboardInterrupt  # as if it came during batch.done.wait()
+
+    monkeypatch.setattr(group, "write", interrupted)
+    reading = field_store.connect()
+    with pytest.raises(KeyboardInterrupt):
+        intake.save_grouped(group, reading, config, dict(BODY),
+                            [_spooled(config, b"evidence " * 500, "a.txt")], origin="public")
+    reading.close()
+    assert len(_files(config)) == 1  # left for the sweep, which knows if a row names it

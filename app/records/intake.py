@@ -95,6 +95,9 @@ def save_grouped(
             return report_id
 
         return group.write(rows)
-    except BaseException:
+    except Exception:
+        # Not saved: its rows were rolled back. (Not on KeyboardInterrupt or SystemExit,
+        # which may come while the commit holding its rows is under way: a file left
+        # unreferenced is ciphertext, removed by the sweep.)
         attachments.remove_files(cfg, [name for item in prepared for name in item.files])
         raise

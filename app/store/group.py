@@ -29,6 +29,9 @@ T = TypeVar("T")
 
 #: At most this many reports wait for one commit (the public listener has 16 threads).
 MAX_BATCH = 16
+#: Seconds a lock waits for the writer in its turn before leaving the connection for that
+#: writer to close (a write can wait up to SQLite's busy timeout behind another writer).
+CLOSE_WAIT = 1.0
 
 
 class NotSaved(Exception):
@@ -37,7 +40,8 @@ class NotSaved(Exception):
 
 class _Batch:
     def __init__(self) -> None:
-        self.size = 0
+        self.size = 0  # submissions written in it
+        self.turns = 0  # writers that took a turn in it, refused ones included
         self.done = threading.Event()
         self.error: BaseException | None = None
 
@@ -52,7 +56,8 @@ class GroupCommit:
         self._count = threading.Lock()  # ``_waiting`` only
         self._waiting = 0
         self._conn: sqlcipher3.Connection | None = None
-        self._epoch = ""
+        self._generation = ""
+        self._closing = False  # a lock came while a writer had its turn
         self._batch: _Batch | None = None
         #: Sizes of the batches committed (for tests and the benchmark; bounded).
         self.committed: list[int] = []
@@ -89,10 +94,13 @@ class GroupCommit:
                 failure = failure or exc
                 self._fail(batch, exc)
             finally:
+                batch.turns += 1  # a refused writer counts too: a batch always closes
                 with self._count:
-                    lead = self._waiting == 0 or batch.size >= self.max_batch
+                    lead = self._waiting == 0 or batch.turns >= self.max_batch
                 if lead and self._batch is batch:
                     self._commit(batch)
+                if self._closing:
+                    self._close_now()
         finally:
             self._turn.release()
         if failure is not None:
@@ -103,26 +111,42 @@ class GroupCommit:
         return result
 
     def close(self) -> None:
-        """On lock (and key change): commit what was written, then close the connection."""
-        with self._turn:
-            if self._batch is not None:
-                self._commit(self._batch)
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        """On lock (and key change): commit what was written, then close the connection.
+
+        The lock does not wait long for a writer in its turn (its ``BEGIN IMMEDIATE`` may
+        wait for another writer): that writer closes the connection when its turn ends,
+        or the next one does, before it writes."""
+        if not self._turn.acquire(timeout=CLOSE_WAIT):
+            self._closing = True
+            return
+        try:
+            self._close_now()
+        finally:
+            self._turn.release()
 
     # -- under ``_turn`` -------------------------------------------------------------------
+
+    def _close_now(self) -> None:
+        self._closing = False
+        if self._batch is not None:
+            self._commit(self._batch)
+        if self._conn is not None:
+            with contextlib.suppress(sqlcipher3.Error):
+                self._conn.close()
+            self._conn = None
 
     def _open_batch(self) -> _Batch:
         if self._batch is not None:
             return self._batch
-        if self._conn is not None and self._epoch != self.store.epoch:
-            self._conn.close()  # opened in an earlier unlock
+        if self._closing:
+            self._close_now()
+        if self._conn is not None and self._generation != self.store.generation:
+            self._conn.close()  # opened in an earlier unlock, or under an earlier key
             self._conn = None
         if self._conn is None:
-            epoch = self.store.epoch
+            generation = self.store.generation
             self._conn = self.store.connect()  # StoreLocked when locked
-            self._epoch = epoch
+            self._generation = generation
         self._conn.execute("BEGIN IMMEDIATE")
         self._batch = _Batch()
         return self._batch

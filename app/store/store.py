@@ -134,6 +134,13 @@ class Store:
 
     # -- state -----------------------------------------------------------------------
 
+    @property
+    def generation(self) -> str:
+        """Changes with every unlock, lock and new key: a connection opened under another
+        generation must not be used again (it may hold a key the database no longer has)."""
+        with self._lock:
+            return f"{self.epoch}.{self.key_serial}"
+
     def exists(self) -> bool:
         return self.config.key_file.exists()
 

@@ -3,8 +3,9 @@
 Connections are pooled, not opened and closed per request: closing the last connection to
 a database in WAL mode checkpoints and removes the log (several fsyncs, ~15 ms), which was
 most of the cost of a public submission. A pooled connection is only reused within the
-unlock that opened it (``Store.epoch``); locking the store closes every idle one at once
-(``Store.lock_listeners``), and one in use is closed when its request ends.
+unlock (and under the key) that opened it (``Store.generation``); locking the store closes
+every idle one at once (``Store.lock_listeners``), and one in use is closed when its
+request ends.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class ConnectionPool:
 
     def get(self) -> tuple[str, sqlcipher3.Connection]:
         """(epoch, connection); raises ``StoreLocked`` when the store is locked."""
-        epoch = self.store.epoch
+        epoch = self.store.generation
         with self._lock:
             while self._idle:
                 conn_epoch, conn = self._idle.pop()
@@ -59,7 +60,7 @@ class ConnectionPool:
             conn.close()
             return
         with self._lock:
-            if (epoch == self.store.epoch and self.store.is_unlocked
+            if (epoch == self.store.generation and self.store.is_unlocked
                     and len(self._idle) < self.size):
                 self._idle.append((epoch, conn))
                 return
