@@ -191,9 +191,9 @@ class Serving:
         self.link = link
         self.store: Store = Store(load_config(setup.data_dir))
         self.listeners = self._listeners(sockets)
-        #: Set once this process has held the store's key (an unlock, a new store).
-        self.had_key = False
-        self.first_key: int | None = None  # the store's key_serial of the first unlock
+        #: The store's ``key_serial`` of the first key this process held (an unlock, a
+        #: new store); None until then.
+        self.first_key: int | None = None
         #: Set when the store locked after that: this process then ends.
         self.retiring = threading.Event()
         self.done = threading.Event()
@@ -236,7 +236,6 @@ class Serving:
         return self.retiring.is_set()
 
     def _unlocked(self) -> None:
-        self.had_key = True
         if self.first_key is None:
             self.first_key = self.store.key_serial
         if self.retiring.is_set():
@@ -265,7 +264,6 @@ class Serving:
             if self.retiring.is_set():
                 return
             if self.store.is_unlocked:
-                self.had_key = True
                 if self.first_key is None:
                     self.first_key = self.store.key_serial
                 if self.store.key_serial == self.first_key:
@@ -274,7 +272,7 @@ class Serving:
                 # was open, or a new passphrase): what the first one opened may still be in
                 # its memory, so it ends like a lock and the next process asks again.
                 self.store.lock()
-            if not self.had_key:
+            if self.first_key is None:  # never unlocked: nothing to free
                 return
             self.retiring.set()
             for listener in self.listeners:

@@ -398,11 +398,6 @@ class Store:
             conn.close()
         os.chmod(self.config.db_file, keyfile.FILE_MODE)
 
-    def _same_key(self, key: bytearray) -> bool:
-        with self._lock:
-            return self._key is not None and secrets.compare_digest(bytes(self._key),
-                                                                    bytes(key))
-
     def _failed(self) -> BadPassphrase:
         """Count a wrong passphrase; from the fourth on, each next try waits longer."""
         self._failures += 1

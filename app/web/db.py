@@ -40,18 +40,18 @@ class ConnectionPool:
         store.lock_listeners.append(self.close_idle)
 
     def get(self) -> tuple[str, sqlcipher3.Connection]:
-        """(epoch, connection); raises ``StoreLocked`` when the store is locked."""
-        epoch = self.store.generation
+        """(generation, connection); raises ``StoreLocked`` when the store is locked."""
+        generation = self.store.generation
         with self._lock:
             while self._idle:
-                conn_epoch, conn = self._idle.pop()
-                if conn_epoch == epoch and self.store.is_unlocked:
-                    return conn_epoch, conn
+                conn_generation, conn = self._idle.pop()
+                if conn_generation == generation and self.store.is_unlocked:
+                    return conn_generation, conn
                 conn.close()
         conn = self.store.connect()
-        return epoch, conn
+        return generation, conn
 
-    def put(self, epoch: str, conn: sqlcipher3.Connection) -> None:
+    def put(self, generation: str, conn: sqlcipher3.Connection) -> None:
         """Take a connection back: kept if its unlock is still current, else closed."""
         try:
             if conn.in_transaction:
@@ -60,16 +60,16 @@ class ConnectionPool:
             conn.close()
             return
         with self._lock:
-            if (epoch == self.store.generation and self.store.is_unlocked
+            if (generation == self.store.generation and self.store.is_unlocked
                     and len(self._idle) < self.size):
-                self._idle.append((epoch, conn))
+                self._idle.append((generation, conn))
                 return
         conn.close()
 
     def close_idle(self) -> None:
         with self._lock:
             idle, self._idle = self._idle, []
-        for _epoch, conn in idle:
+        for _generation, conn in idle:
             conn.close()
 
 
@@ -111,11 +111,11 @@ def group_commit() -> GroupCommit:
 def get_db() -> sqlcipher3.Connection:
     """One connection per request, taken on first use; raises ``StoreLocked`` when locked."""
     if "db" not in g:
-        g.db_epoch, g.db = current_app.extensions[_POOL].get()
+        g.db_generation, g.db = current_app.extensions[_POOL].get()
     return g.db
 
 
 def close_db(_exc: BaseException | None = None) -> None:
     conn = g.pop("db", None)
     if conn is not None:
-        current_app.extensions[_POOL].put(g.pop("db_epoch", ""), conn)
+        current_app.extensions[_POOL].put(g.pop("db_generation", ""), conn)
